@@ -1,0 +1,3 @@
+from tollway.cli.main import main
+
+main()

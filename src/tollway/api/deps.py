@@ -1,0 +1,50 @@
+"""What a route may ask for: the services, a session, and the calling merchant."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import Headers, QueryParams
+
+from tollway.errors import Unauthorized
+from tollway.merchants.tokens import NO_TOKEN, Principal
+from tollway.services import Services
+
+
+def services_of(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def extract_token(headers: Headers, query: QueryParams) -> str | None:
+    """``Authorization: <token>``, ``Authorization: <any scheme> <token>``, ``X-ImpTokenHeader``,
+    then ``?_token=``. ``Authorization`` wins when several are sent (V1)."""
+    authorization = headers.get("authorization")
+    if authorization:
+        parts = authorization.split()
+        if len(parts) == 1:
+            return parts[0]
+        if len(parts) == 2:
+            return parts[1]
+        return None
+    return headers.get("x-imptokenheader") or query.get("_token") or None
+
+
+async def current_principal(request: Request) -> Principal:
+    token = extract_token(request.headers, request.query_params)
+    if not token:
+        raise Unauthorized(NO_TOKEN)
+    return await services_of(request).tokens.authenticate(token)
+
+
+async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with services_of(request).sessions() as session:
+        yield session
+
+
+ServicesDep = Annotated[Services, Depends(services_of)]
+SessionDep = Annotated[AsyncSession, Depends(db_session)]
+PrincipalDep = Annotated[Principal, Depends(current_principal)]

@@ -1,0 +1,223 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from tollway.api.body import body_docs, read_body
+from tollway.api.deps import PrincipalDep, ServicesDep, SessionDep
+from tollway.api.envelope import Envelope, ok
+from tollway.api.query import query_list
+from tollway.api.schemas import BalanceV1, PrepareBody
+from tollway.clock import from_unix
+from tollway.errors import NotFound
+from tollway.payments import prepare as prepared
+from tollway.payments import queries
+from tollway.payments.v1 import PagedPaymentsV1, PaymentV1, PrepareV1, prepare_to_v1
+
+router = APIRouter(tags=["payments"])
+
+Sorting = Annotated[str | None, Query(description="-started (default), started, -paid, paid, -updated, updated")]
+PageQ = Annotated[int | None, Query(description="1부터 시작. 기본값 1")]
+LimitQ = Annotated[int | None, Query(description="최대 1000건, 기본값 20건")]
+_PAGED: dict[int | str, dict[str, Any]] = {
+    200: {"model": Envelope[PagedPaymentsV1]},
+    400: {"model": Envelope[None]},
+    404: {"model": Envelope[None]},
+}
+_ONE: dict[int | str, dict[str, Any]] = {200: {"model": Envelope[PaymentV1]}, 404: {"model": Envelope[None]}}
+
+
+@router.get("/payments/status/{payment_status}", summary="상태별 결제내역 조회", responses=_PAGED)
+async def by_status(
+    payment_status: str,
+    principal: PrincipalDep,
+    session: SessionDep,
+    services: ServicesDep,
+    page: PageQ = None,
+    limit: LimitQ = None,
+    since: Annotated[int | None, Query(alias="from", description="UNIX s, inclusive; default to - 90 days")] = None,
+    until: Annotated[int | None, Query(alias="to", description="UNIX s, inclusive; default now")] = None,
+    sorting: Sorting = None,
+) -> Response:
+    status = queries.parse_status(payment_status, allow_all=True)
+    result = await queries.by_status(
+        session,
+        principal.merchant_id,
+        status,
+        queries.parse_page(page, limit),
+        queries.parse_sorting(sorting),
+        since=from_unix(since) if since is not None else None,
+        until=from_unix(until) if until is not None else None,
+        now=services.clock.now(),
+    )
+    return ok(result)
+
+
+async def _find(
+    principal: PrincipalDep, session: SessionDep, merchant_uid: str, status: str | None, sorting: str | None
+) -> Response:
+    return ok(
+        await queries.find_one(
+            session,
+            principal.merchant_id,
+            merchant_uid,
+            queries.parse_status(status),
+            queries.parse_sorting(sorting),
+        )
+    )
+
+
+@router.get("/payments/find/{merchant_uid}", summary="merchant_uid로 결제내역 조회", responses=_ONE)
+async def find(merchant_uid: str, principal: PrincipalDep, session: SessionDep, sorting: Sorting = None) -> Response:
+    return await _find(principal, session, merchant_uid, None, sorting)
+
+
+@router.get(
+    "/payments/find/{merchant_uid}/{payment_status}",
+    summary="merchant_uid와 상태로 결제내역 조회",
+    responses=_ONE,
+)
+async def find_with_status(
+    merchant_uid: str,
+    payment_status: str,
+    principal: PrincipalDep,
+    session: SessionDep,
+    sorting: Sorting = None,
+) -> Response:
+    return await _find(principal, session, merchant_uid, payment_status, sorting)
+
+
+async def _find_all(
+    principal: PrincipalDep,
+    session: SessionDep,
+    merchant_uid: str,
+    status: str | None,
+    page: int | None,
+    limit: int | None,
+    sorting: str | None,
+) -> Response:
+    result = await queries.find_all(
+        session,
+        principal.merchant_id,
+        merchant_uid,
+        queries.parse_status(status),
+        queries.parse_page(page, limit),
+        queries.parse_sorting(sorting),
+    )
+    return ok(result)
+
+
+@router.get("/payments/findAll/{merchant_uid}", summary="merchant_uid로 결제내역 전체 조회", responses=_PAGED)
+async def find_all(
+    merchant_uid: str,
+    principal: PrincipalDep,
+    session: SessionDep,
+    page: PageQ = None,
+    limit: LimitQ = None,
+    sorting: Sorting = None,
+) -> Response:
+    return await _find_all(principal, session, merchant_uid, None, page, limit, sorting)
+
+
+@router.get(
+    "/payments/findAll/{merchant_uid}/{payment_status}",
+    summary="merchant_uid와 상태로 결제내역 전체 조회",
+    responses=_PAGED,
+)
+async def find_all_with_status(
+    merchant_uid: str,
+    payment_status: str,
+    principal: PrincipalDep,
+    session: SessionDep,
+    page: PageQ = None,
+    limit: LimitQ = None,
+    sorting: Sorting = None,
+) -> Response:
+    return await _find_all(principal, session, merchant_uid, payment_status, page, limit, sorting)
+
+
+@router.post(
+    "/payments/prepare",
+    summary="결제금액 사전등록",
+    description="A window payment for this merchant_uid with another amount is refused. "
+    "Preparing a merchant_uid twice is refused (code 1); change it with PUT.",
+    responses={200: {"model": Envelope[PrepareV1]}, 400: {"model": Envelope[None]}},
+    openapi_extra=body_docs(PrepareBody),
+)
+async def prepare(request: Request, principal: PrincipalDep, session: SessionDep, services: ServicesDep) -> Response:
+    body = await read_body(request, PrepareBody)
+    row = await prepared.prepare(
+        session, services.clock, principal.merchant_id, body.merchant_uid, body.amount, body.currency
+    )
+    await session.commit()
+    return ok(prepare_to_v1(row))
+
+
+@router.put(
+    "/payments/prepare",
+    summary="사전등록된 결제금액 수정",
+    responses={200: {"model": Envelope[PrepareV1]}, 404: {"model": Envelope[None]}},
+    openapi_extra=body_docs(PrepareBody),
+)
+async def change_prepare(
+    request: Request, principal: PrincipalDep, session: SessionDep, services: ServicesDep
+) -> Response:
+    body = await read_body(request, PrepareBody)
+    row = await prepared.change_prepared(
+        session, services.clock, principal.merchant_id, body.merchant_uid, body.amount, body.currency
+    )
+    await session.commit()
+    return ok(prepare_to_v1(row))
+
+
+@router.get(
+    "/payments/prepare/{merchant_uid}",
+    summary="사전등록된 결제금액 조회",
+    responses={200: {"model": Envelope[PrepareV1]}, 404: {"model": Envelope[None]}},
+)
+async def get_prepare(merchant_uid: str, principal: PrincipalDep, session: SessionDep) -> Response:
+    return ok(prepare_to_v1(await prepared.get_prepared(session, principal.merchant_id, merchant_uid)))
+
+
+@router.get(
+    "/payments",
+    summary="여러 개의 결제내역 조회",
+    description="`imp_uid[]` and/or `merchant_uid[]` (also `x[0]=` and repeated `x=`), at most 100. "
+    "HTTP 207 when only some were found; 404 when none.",
+    responses={
+        200: {"model": Envelope[list[PaymentV1]]},
+        207: {"model": Envelope[list[PaymentV1]]},
+        404: {"model": Envelope[None]},
+    },
+)
+async def many(request: Request, principal: PrincipalDep, session: SessionDep) -> Response:
+    params = request.query_params
+    result = await queries.lookup_many(
+        session, principal.merchant_id, query_list(params, "imp_uid"), query_list(params, "merchant_uid")
+    )
+    if not result.found:
+        raise NotFound(queries.NOT_FOUND)
+    return ok(result.found, status=207 if result.missing else 200)
+
+
+@router.get("/payments/{imp_uid}", summary="결제내역 단건조회", responses=_ONE)
+async def one(
+    imp_uid: str,
+    principal: PrincipalDep,
+    session: SessionDep,
+    include_sandbox: Annotated[bool, Query(description="include test-channel payments")] = False,
+) -> Response:
+    return ok(await queries.lookup_one(session, principal.merchant_id, imp_uid, include_sandbox=include_sandbox))
+
+
+@router.get(
+    "/payments/{imp_uid}/balance",
+    summary="결제수단별 금액 상세 조회",
+    responses={200: {"model": Envelope[BalanceV1]}, 404: {"model": Envelope[None]}},
+)
+async def balance(imp_uid: str, principal: PrincipalDep, session: SessionDep) -> Response:
+    payment = await queries.get_payment(session, principal.merchant_id, imp_uid)
+    cancels = (await queries.load_cancels(session, [payment])).get(payment.id, [])
+    return ok(queries.balance_to_v1(payment, cancels))

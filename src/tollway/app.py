@@ -1,0 +1,93 @@
+"""The composition root: ``create_app(settings)`` builds every service once and wires the routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import swagger_ui_bundle
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.staticfiles import StaticFiles
+from starlette.responses import HTMLResponse, Response
+
+from tollway import __version__
+from tollway.api.envelope import install_error_handlers, ok
+from tollway.api.paths import NormalizePath
+from tollway.api.routes import codes, payments, users
+from tollway.api.throttle import AuthThrottle
+from tollway.clock import Clock, SystemClock
+from tollway.config import Settings
+from tollway.db.engine import create_engine, is_sqlite, sessionmaker
+from tollway.merchants.tokens import TokenService
+from tollway.services import Services
+from tollway.vault import Vault, load_master_key
+
+DESCRIPTION = """\
+Tollway speaks the i'mport (PortOne V1) REST contract: the same paths, parameters (JSON or form),
+envelope `{code, message, response}`, status codes and field names. Point an i'mport client at this
+gateway's base URL and it works unchanged.
+
+Authenticate with `POST /users/getToken`, then send the token as `Authorization: <token>`,
+`Authorization: Bearer <token>` or `X-ImpTokenHeader: <token>`.
+"""
+
+
+def build_services(settings: Settings, clock: Clock | None = None) -> Services:
+    clock = clock or SystemClock()
+    url = settings.resolved_database_url()
+    engine = create_engine(url)
+    sessions = sessionmaker(engine)
+    key = load_master_key(settings.master_key, settings.resolved_master_key_file(), create=is_sqlite(url))
+    vault = Vault(key)
+    return Services(
+        settings=settings,
+        clock=clock,
+        engine=engine,
+        sessions=sessions,
+        vault=vault,
+        tokens=TokenService(sessions, vault, clock),
+        throttle=AuthThrottle(clock),
+    )
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
+    services = services or build_services(settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await services.close()
+
+    app = FastAPI(
+        title="Tollway",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    app.include_router(users.router)
+    app.include_router(payments.router)
+    app.include_router(codes.router)
+    app.mount("/docs/static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Tollway API",
+            swagger_js_url="/docs/static/swagger-ui-bundle.js",
+            swagger_css_url="/docs/static/swagger-ui.css",
+            swagger_favicon_url="/docs/static/favicon-32x32.png",
+        )
+
+    @app.get("/health", include_in_schema=False)
+    async def health() -> Response:
+        return ok({"status": "ok", "version": __version__})
+
+    app.add_middleware(NormalizePath)
+    return app

@@ -1,0 +1,339 @@
+"""``tollway serve | db upgrade | merchant … | channel …``. Every flag can also be set as ``TOLLWAY_*``."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tollway import __version__
+from tollway.config import Settings
+from tollway.db import migrate
+from tollway.db.engine import is_sqlite
+from tollway.errors import TollwayError
+from tollway.vault import Secret, VaultError
+
+app = typer.Typer(
+    help="Tollway: an i'mport (PortOne V1) compatible payment gateway with Toss Payments.",
+    no_args_is_help=True,
+)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+merchant_app = typer.Typer(help="Merchants and their REST API key pairs.", no_args_is_help=True)
+channel_app = typer.Typer(help="PG channels of a merchant (Toss Payments MIDs and keys).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(merchant_app, name="merchant")
+app.add_typer(channel_app, name="channel")
+
+console = Console()
+T = TypeVar("T")
+
+DatabaseOpt = Annotated[
+    str | None,
+    typer.Option("--database-url", help="sqlite:///file.db or postgresql://… [env TOLLWAY_DATABASE_URL]"),
+]
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="where the SQLite file and master key live [env TOLLWAY_DATA_DIR]"),
+]
+
+
+def _settings(database_url: str | None = None, data_dir: Path | None = None, **extra: Any) -> Settings:
+    overrides: dict[str, Any] = {k: v for k, v in extra.items() if v is not None}
+    if database_url is not None:
+        overrides["database_url"] = database_url
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    return Settings(**overrides)
+
+
+def _run(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    """Builds the services, runs ``work(services)``, closes; errors become a clear message and exit 1."""
+    from tollway.app import build_services
+
+    async def go() -> T:
+        services = build_services(settings)
+        try:
+            return await work(services)
+        finally:
+            await services.close()
+
+    try:
+        return asyncio.run(go())
+    except (TollwayError, VaultError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+
+
+def _upgrade(settings: Settings) -> None:
+    url = settings.resolved_database_url()
+    try:
+        asyncio.run(migrate.upgrade(url))
+    except Exception as exc:
+        console.print(f"[red]error:[/red] cannot migrate {_safe_url(url)}: {type(exc).__name__}: {exc}")
+        raise typer.Exit(1) from None
+
+
+def _safe_url(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        creds, _, host = rest.rpartition("@")
+        return f"{scheme}{sep}{creds.split(':')[0]}:***@{host}" if ":" in creds else url
+    return url
+
+
+@app.command()
+def version() -> None:
+    """Print Tollway's version."""
+    console.print(__version__)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="address to listen on [env TOLLWAY_HOST, default 127.0.0.1]")] = None,
+    port: Annotated[int | None, typer.Option(help="port [env TOLLWAY_PORT, default 8000]")] = None,
+    database_url: DatabaseOpt = None,
+    data_dir: DataDirOpt = None,
+    migrate_db: Annotated[
+        bool | None,
+        typer.Option("--migrate/--no-migrate", help="run migrations first (default: yes for SQLite)"),
+    ] = None,
+    demo: Annotated[
+        bool | None, typer.Option("--demo/--no-demo", help="create a demo merchant on an empty database")
+    ] = None,
+) -> None:
+    """Start the gateway. With nothing configured: a SQLite file, the sandbox PG and a demo merchant."""
+    import uvicorn
+
+    from tollway.app import build_services, create_app
+    from tollway.bootstrap import ensure_demo_merchant
+
+    settings = _settings(database_url, data_dir, host=host, port=port, demo=demo)
+    url = settings.resolved_database_url()
+    if migrate_db if migrate_db is not None else is_sqlite(url):
+        console.print(f"migrating {_safe_url(url)} …")
+        _upgrade(settings)
+    else:
+        current = asyncio.run(migrate.current_revision(url))
+        if current != migrate.head_revision():
+            console.print(
+                f"[red]error:[/red] the database is at revision {current}, this Tollway needs "
+                f"{migrate.head_revision()}: run `tollway db upgrade` (or `tollway serve --migrate`)"
+            )
+            raise typer.Exit(1)
+
+    demo_info = _run(settings, ensure_demo_merchant) if settings.demo else None
+    base = settings.resolved_public_url()
+    console.print(f"[bold]Tollway {__version__}[/bold] on {base}  (database: {_safe_url(url)})")
+    if demo_info is not None:
+        console.print(f"demo merchant {'created' if demo_info.created else 'reused'}:")
+        console.print(f"  user code (IMP.init)  {demo_info.user_code}")
+        console.print(f"  imp_key               {demo_info.imp_key}")
+        if demo_info.imp_secret:
+            console.print(f"  imp_secret            {demo_info.imp_secret}")
+        else:
+            console.print("  imp_secret            (not on this machine; add a pair: tollway merchant add-key)")
+        console.print(f"  PG channel            tosspayments.{demo_info.mid} (sandbox)")
+    console.print(f"  REST API              {base}/users/getToken")
+    console.print(f"  API docs              {base}/docs   (OpenAPI: {base}/openapi.json)")
+
+    services = build_services(settings)
+    uvicorn.run(create_app(services=services), host=settings.host, port=settings.port, log_level=settings.log_level)
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: DatabaseOpt = None, data_dir: DataDirOpt = None) -> None:
+    """Apply every migration the database lacks."""
+    settings = _settings(database_url, data_dir)
+    _upgrade(settings)
+    console.print(f"database at revision {migrate.head_revision()}")
+
+
+@db_app.command("current")
+def db_current(database_url: DatabaseOpt = None, data_dir: DataDirOpt = None) -> None:
+    """Show the database's revision and the one this Tollway needs."""
+    url = _settings(database_url, data_dir).resolved_database_url()
+    console.print(f"database: {asyncio.run(migrate.current_revision(url))}  needed: {migrate.head_revision()}")
+
+
+@merchant_app.command("create")
+def merchant_create(
+    name: Annotated[str, typer.Option(help="merchant name")],
+    user_code: Annotated[str | None, typer.Option(help="imp + 8 digits; random when absent")] = None,
+    imp_key: Annotated[str | None, typer.Option(help="use this REST API key (e.g. a known demo pair)")] = None,
+    imp_secret: Annotated[str | None, typer.Option(help="use this REST API secret (with --imp-key)")] = None,
+    database_url: DatabaseOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Create a merchant and its first REST key pair (the secret is shown once)."""
+    from tollway.merchants.service import create_merchant
+
+    async def work(services: Any) -> tuple[str, str, Secret]:
+        async with services.sessions() as session:
+            new = await create_merchant(
+                session, services.clock, name, user_code=user_code, imp_key=imp_key, imp_secret=imp_secret
+            )
+            await session.commit()
+            return new.merchant.user_code, new.key_pair.imp_key, new.key_pair.imp_secret
+
+    code, key, secret = _run(_settings(database_url, data_dir), work)
+    console.print(f"merchant {name!r} created")
+    console.print(f"  user code   {code}")
+    console.print(f"  imp_key     {key}")
+    console.print(f"  imp_secret  {secret.reveal()}   (shown once; only its hash is stored)")
+
+
+@merchant_app.command("add-key")
+def merchant_add_key(
+    merchant: Annotated[str, typer.Argument(help="user code (imp…) or id")],
+    imp_key: Annotated[str | None, typer.Option(help="use this REST API key")] = None,
+    imp_secret: Annotated[str | None, typer.Option(help="use this REST API secret")] = None,
+    database_url: DatabaseOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Add another REST key pair to a merchant (the secret is shown once)."""
+    from tollway.merchants.service import add_api_key, get_merchant
+
+    async def work(services: Any) -> tuple[str, Secret]:
+        async with services.sessions() as session:
+            found = await get_merchant(session, merchant)
+            pair = await add_api_key(session, services.clock, found, imp_key=imp_key, imp_secret=imp_secret)
+            await session.commit()
+            return pair.imp_key, pair.imp_secret
+
+    key, secret = _run(_settings(database_url, data_dir), work)
+    console.print(f"  imp_key     {key}")
+    console.print(f"  imp_secret  {secret.reveal()}   (shown once; only its hash is stored)")
+
+
+@merchant_app.command("list")
+def merchant_list(database_url: DatabaseOpt = None, data_dir: DataDirOpt = None) -> None:
+    """List merchants with their REST API keys and channel counts."""
+    from tollway.merchants.service import list_merchants
+
+    async def work(services: Any) -> Any:
+        async with services.sessions() as session:
+            return await list_merchants(session)
+
+    rows = _run(_settings(database_url, data_dir), work)
+    table = Table("id", "user code", "name", "imp_key(s)", "channels", "demo")
+    for merchant, keys, channels in rows:
+        table.add_row(
+            str(merchant.id),
+            merchant.user_code,
+            merchant.name,
+            ", ".join(keys),
+            str(channels),
+            "yes" if merchant.is_demo else "",
+        )
+    console.print(table)
+
+
+@channel_app.command("add")
+def channel_add(
+    merchant: Annotated[str, typer.Argument(help="user code (imp…) or id")],
+    mid: Annotated[str, typer.Option(help="Toss Payments MID")],
+    client_key: Annotated[str, typer.Option(help="Toss client key (test_ck_… or live_ck_…)")],
+    secret_key: Annotated[
+        str | None,
+        typer.Option(
+            help="Toss secret key; asked without echo when absent [env TOLLWAY_CHANNEL_SECRET_KEY]",
+            envvar="TOLLWAY_CHANNEL_SECRET_KEY",
+        ),
+    ] = None,
+    pg_provider: Annotated[str, typer.Option(help="tosspayments (or the legacy alias uplus)")] = "tosspayments",
+    api_version: Annotated[str, typer.Option(help="1.4 for API billing (key-in, billing keys)")] = "1.4",
+    sandbox: Annotated[
+        bool, typer.Option("--sandbox/--live", help="the embedded sandbox PG or the real Toss API")
+    ] = True,
+    name: Annotated[str | None, typer.Option(help="channel name")] = None,
+    default: Annotated[bool, typer.Option("--default", help="make it the merchant's default channel")] = False,
+    database_url: DatabaseOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Add a PG channel. Its secret key is sealed and never shown again."""
+    from tollway.merchants.service import add_channel, get_merchant
+
+    secret = secret_key or getpass.getpass("Toss secret key: ")
+    if not secret:
+        console.print("[red]error:[/red] a secret key is required")
+        raise typer.Exit(1)
+
+    async def work(services: Any) -> tuple[str, str, bool]:
+        async with services.sessions() as session:
+            found = await get_merchant(session, merchant)
+            channel = await add_channel(
+                session,
+                services.clock,
+                services.vault,
+                found,
+                pg_provider=pg_provider,
+                mid=mid,
+                client_key=client_key,
+                secret_key=Secret(secret),
+                api_version=api_version,
+                sandbox=sandbox,
+                channel_name=name,
+                make_default=default,
+            )
+            await session.commit()
+            return channel.channel_key, channel.pg_provider, channel.is_default
+
+    key, provider, is_default = _run(_settings(database_url, data_dir), work)
+    console.print(f"channel {provider}.{mid} added{' (default)' if is_default else ''}: channel_key {key}")
+
+
+@channel_app.command("list")
+def channel_list(
+    merchant: Annotated[str, typer.Argument(help="user code (imp…) or id")],
+    database_url: DatabaseOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """List a merchant's channels (secret keys are never shown)."""
+    from tollway.merchants.service import get_merchant, list_channels
+
+    async def work(services: Any) -> Any:
+        async with services.sessions() as session:
+            return await list_channels(session, (await get_merchant(session, merchant)).id)
+
+    table = Table("default", "pg", "MID", "mode", "api version", "client key", "channel key", "name")
+    for c in _run(_settings(database_url, data_dir), work):
+        table.add_row(
+            "*" if c.is_default else "",
+            c.pg_provider,
+            c.mid,
+            "sandbox" if c.sandbox else "live",
+            c.api_version,
+            c.client_key,
+            c.channel_key,
+            c.channel_name,
+        )
+    console.print(table)
+
+
+@channel_app.command("set-default")
+def channel_set_default(
+    merchant: Annotated[str, typer.Argument(help="user code (imp…) or id")],
+    channel: Annotated[str, typer.Argument(help="channel key, MID, or tosspayments.{MID}")],
+    database_url: DatabaseOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Make a channel the merchant's default PG."""
+    from tollway.merchants.service import get_merchant, set_default_channel
+
+    async def work(services: Any) -> str:
+        async with services.sessions() as session:
+            found = await set_default_channel(session, (await get_merchant(session, merchant)).id, channel)
+            await session.commit()
+            return f"{found.pg_provider}.{found.mid}"
+
+    console.print(f"default channel is now {_run(_settings(database_url, data_dir), work)}")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,46 @@
+"""Settings, read from flags or ``TOLLWAY_*`` environment variables.
+
+The embedded default needs nothing: a SQLite file and a master key file inside ``data_dir``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TOLLWAY_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path(".tollway")
+    #: ``sqlite:///path`` or ``postgresql://user@host/db``; empty means ``<data_dir>/tollway.db``.
+    database_url: str = ""
+    #: base64 of 32 bytes; wins over ``master_key_file``.
+    master_key: str = Field(default="", repr=False)
+    #: empty means ``<data_dir>/master.key``, created on first start.
+    master_key_file: Path | None = None
+    #: The public URL merchants and browsers use to reach this gateway (printed at start).
+    public_url: str = ""
+    #: Largest request body accepted, in bytes.
+    max_body_bytes: int = 1_048_576
+    #: Create the demo merchant with a sandbox channel when the database has no merchant.
+    demo: bool = True
+    log_level: str = "info"
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'tollway.db').resolve()}"
+
+    def resolved_master_key_file(self) -> Path:
+        return self.master_key_file or self.data_dir / "master.key"
+
+    def resolved_public_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host  # noqa: S104
+        return f"http://{host}:{self.port}"

@@ -1,0 +1,225 @@
+"""Tables. Unique constraints carry the invariants; the services rely on them, not on luck.
+
+Invariants held here:
+- a user code, an ``imp_key``, a channel key and an ``imp_uid`` are each unique;
+- one token row per API key (so concurrent ``getToken`` calls converge on one token);
+- one default channel per merchant (partial unique index);
+- one ``(merchant, pg_provider, mid)`` per channel;
+- one prepared amount per ``(merchant, merchant_uid)``;
+- at most one payment per ``(merchant, merchant_uid)`` *holds* the merchant_uid (paid, cancelled,
+  or with a PG call in flight): ``merchant_uid_hold`` is the merchant_uid while it holds, NULL otherwise,
+  and NULLs never collide.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from tollway.db.types import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Merchant(Base):
+    __tablename__ = "merchants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), index=True)
+    imp_key: Mapped[str] = mapped_column(String(64), unique=True)
+    #: ``scrypt$<salt>$<hash>``; the secret itself is shown once and never stored.
+    secret_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class AccessToken(Base):
+    """The one live token of an API key (V1 hands the same token out until it expires)."""
+
+    __tablename__ = "access_tokens"
+
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: sealed so that a repeat ``getToken`` can hand the same token back.
+    token_sealed: Mapped[str] = mapped_column(Text)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PgChannel(Base):
+    __tablename__ = "pg_channels"
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "pg_provider", "mid", name="uq_pg_channels_merchant_provider_mid"),
+        Index(
+            "uq_pg_channels_one_default",
+            "merchant_id",
+            unique=True,
+            sqlite_where=text("is_default"),
+            postgresql_where=text("is_default"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), index=True)
+    channel_key: Mapped[str] = mapped_column(String(64), unique=True)
+    channel_name: Mapped[str] = mapped_column(String(100))
+    pg_provider: Mapped[str] = mapped_column(String(32))
+    mid: Mapped[str] = mapped_column(String(64))
+    client_key: Mapped[str] = mapped_column(String(200))
+    secret_key_sealed: Mapped[str] = mapped_column(Text)
+    api_version: Mapped[str] = mapped_column(String(16))
+    sandbox: Mapped[bool] = mapped_column(Boolean)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PaymentPrepare(Base):
+    __tablename__ = "payment_prepares"
+    __table_args__ = (UniqueConstraint("merchant_id", "merchant_uid", name="uq_payment_prepares_merchant_uid"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"))
+    merchant_uid: Mapped[str] = mapped_column(String(40))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Payment(Base):
+    """One payment attempt, with every V1 field. ``status`` moves only through ``payments.states``."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "merchant_uid_hold", name="uq_payments_merchant_uid_hold"),
+        Index("ix_payments_merchant_uid", "merchant_id", "merchant_uid", "started_at"),
+        Index("ix_payments_merchant_status_started", "merchant_id", "status", "started_at"),
+        Index("ix_payments_merchant_started", "merchant_id", "started_at"),
+        Index("ix_payments_merchant_paid", "merchant_id", "paid_at"),
+        Index("ix_payments_merchant_updated", "merchant_id", "updated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    imp_uid: Mapped[str] = mapped_column(String(32), unique=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"))
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("pg_channels.id"), nullable=True)
+    merchant_uid: Mapped[str] = mapped_column(String(40))
+    merchant_uid_hold: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+    pay_method: Mapped[str] = mapped_column(String(32), default="card")
+    channel: Mapped[str] = mapped_column(String(8), default="api")
+    pg_provider: Mapped[str] = mapped_column(String(32))
+    emb_pg_provider: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    pg_tid: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    pg_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    sandbox: Mapped[bool] = mapped_column(Boolean, default=False)
+    escrow: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    apply_num: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    bank_code: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    bank_name: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    card_code: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    card_name: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    card_issuer_code: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    card_issuer_name: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    card_publisher_code: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    card_publisher_name: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    card_quota: Mapped[int] = mapped_column(Integer, default=0)
+    #: masked only; the clear number never reaches storage.
+    card_number: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    card_type: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    vbank_code: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    vbank_name: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    vbank_num: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    vbank_holder: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    vbank_date: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    vbank_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    cancel_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    tax_free: Mapped[int] = mapped_column(BigInteger, default=0)
+    vat_amount: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    currency: Mapped[str] = mapped_column(String(3), default="KRW")
+
+    buyer_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    buyer_email: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    buyer_tel: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    buyer_addr: Mapped[str | None] = mapped_column(String(400), nullable=True)
+    buyer_postcode: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    custom_data: Mapped[str | None] = mapped_column(Text, nullable=True)
+    user_agent: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    #: JSON list of URLs (V1's ``notice_url`` is a string or an array).
+    notice_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    status: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    fail_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    cancel_reason: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    receipt_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    cash_receipt_issued: Mapped[bool] = mapped_column(Boolean, default=False)
+    customer_uid: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    customer_uid_usage: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    promotion_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    promotion_discount: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+    cancels: Mapped[list[PaymentCancel]] = relationship(
+        back_populates="payment", order_by="PaymentCancel.id", lazy="raise"
+    )
+
+
+class PaymentCancel(Base):
+    """One entry of ``cancel_history``; rows are only ever added."""
+
+    __tablename__ = "payment_cancels"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id", ondelete="CASCADE"), index=True)
+    cancellation_id: Mapped[str] = mapped_column(String(64), unique=True)
+    pg_tid: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    tax_free: Mapped[int] = mapped_column(BigInteger, default=0)
+    reason: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    receipt_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    cancelled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    payment: Mapped[Payment] = relationship(back_populates="cancels", lazy="raise")

@@ -1,0 +1,27 @@
+"""The composition root's product: every long-lived object a request may need, built once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from tollway.api.throttle import AuthThrottle
+from tollway.clock import Clock
+from tollway.config import Settings
+from tollway.merchants.tokens import TokenService
+from tollway.vault import Vault
+
+
+@dataclass
+class Services:
+    settings: Settings
+    clock: Clock
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    vault: Vault
+    tokens: TokenService
+    throttle: AuthThrottle
+
+    async def close(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,172 @@
+"""One app fixture for SQLite and PostgreSQL alike.
+
+Every test that asks for ``services`` (or anything built on it) runs twice: on a SQLite file and
+on a real PostgreSQL database. Migrations run once per session (a migrated SQLite template is
+copied per test; PostgreSQL tables are truncated between tests).
+
+PostgreSQL comes from ``TOLLWAY_TEST_POSTGRES_URL`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``).
+When it cannot be reached the PostgreSQL half is skipped locally, and fails under ``CI=true``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy import text
+
+from tollway.app import create_app
+from tollway.clock import ManualClock
+from tollway.config import Settings
+from tollway.db import migrate
+from tollway.db.models import Base
+from tollway.merchants.service import add_channel, create_merchant
+from tollway.services import Services
+from tollway.vault import Secret
+
+TEST_MASTER_KEY = base64.b64encode(b"k" * 32).decode()
+ADMIN_PG_URL = os.environ.get("TOLLWAY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _pg_database_url(name: str) -> str:
+    base, _, _ = ADMIN_PG_URL.rpartition("/")
+    return f"{base}/{name}"
+
+
+async def _pg_admin(sql: str) -> None:
+    conn = await asyncpg.connect(ADMIN_PG_URL, timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    asyncio.run(migrate.upgrade(f"sqlite:///{path}"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    name = f"tollway_test_{os.getpid()}"
+    try:
+        asyncio.run(_pg_admin(f"DROP DATABASE IF EXISTS {name}"))
+        asyncio.run(_pg_admin(f"CREATE DATABASE {name}"))
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        message = f"PostgreSQL is not reachable at {ADMIN_PG_URL}: {exc}"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: PostgreSQL tests must run)")
+        pytest.skip(message)
+    url = _pg_database_url(name)
+    asyncio.run(migrate.upgrade(url))
+    yield url
+    asyncio.run(_pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        target = tmp_path / "tollway.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), target)
+        return f"sqlite:///{target}"
+    url: str = request.getfixturevalue("postgres_url")
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    asyncio.run(_truncate(url, tables))
+    return url
+
+
+async def _truncate(url: str, tables: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=database_url, data_dir=tmp_path / "data", master_key=TEST_MASTER_KEY)
+
+
+@pytest.fixture
+async def services(settings: Settings, clock: ManualClock) -> AsyncIterator[Services]:
+    from tollway.app import build_services
+
+    built = build_services(settings, clock)
+    yield built
+    await built.close()
+
+
+@pytest.fixture
+async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(services=services)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://tollway.test") as http:
+        yield http
+
+
+@dataclass(frozen=True)
+class MerchantFixture:
+    id: int
+    user_code: str
+    imp_key: str
+    imp_secret: str
+    channel_id: int
+
+
+async def make_merchant(services: Services, name: str = "Shop", mid: str = "tosstest") -> MerchantFixture:
+    async with services.sessions() as session:
+        new = await create_merchant(session, services.clock, name)
+        channel = await add_channel(
+            session,
+            services.clock,
+            services.vault,
+            new.merchant,
+            pg_provider="tosspayments",
+            mid=mid,
+            client_key="test_ck_x",
+            secret_key=Secret("test_sk_x"),
+            sandbox=True,
+        )
+        await session.commit()
+        return MerchantFixture(
+            new.merchant.id, new.merchant.user_code, new.key_pair.imp_key, new.key_pair.imp_secret.reveal(), channel.id
+        )
+
+
+@pytest.fixture
+async def merchant(services: Services) -> MerchantFixture:
+    return await make_merchant(services)
+
+
+async def token_for(client: httpx.AsyncClient, m: MerchantFixture) -> str:
+    answer = await client.post("/users/getToken", json={"imp_key": m.imp_key, "imp_secret": m.imp_secret})
+    assert answer.status_code == 200, answer.text
+    token: str = answer.json()["response"]["access_token"]
+    return token
+
+
+@pytest.fixture
+async def auth(client: httpx.AsyncClient, merchant: MerchantFixture) -> dict[str, str]:
+    return {"Authorization": await token_for(client, merchant)}
+
+
+async def count_rows(services: Services, table: str) -> int:
+    async with services.sessions() as session:
+        return int(await session.scalar(text(f"SELECT count(*) FROM {table}")) or 0)
