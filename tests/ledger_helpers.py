@@ -32,16 +32,23 @@ async def seed_payment(
             session,
             merchant_id,
             channel,
-            PaymentRequest(merchant_uid=merchant_uid, amount=amount, name="당근 10kg", buyer_name="홍길동",
-                           custom_data=custom_data),
+            PaymentRequest(
+                merchant_uid=merchant_uid, amount=amount, name="당근 10kg", buyer_name="홍길동", custom_data=custom_data
+            ),
             clock.now(),
         )
         if status in ("paid", "cancelled"):
             await mark_paid(
                 session,
                 payment,
-                CardApproval(pg_tid=f"tgen_{payment.imp_uid}", apply_num="42827474", card_code="366",
-                             card_name="신한카드", card_number="536648******1234", card_type=0),
+                CardApproval(
+                    pg_tid=f"tgen_{payment.imp_uid}",
+                    apply_num="42827474",
+                    card_code="366",
+                    card_name="신한카드",
+                    card_number="536648******1234",
+                    card_type=0,
+                ),
                 clock.now(),
             )
         elif status == "failed":

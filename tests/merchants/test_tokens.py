@@ -70,7 +70,9 @@ class TestGetToken:
         second = await _get(client, merchant)
         assert second["access_token"] != first["access_token"]
         assert second["expired_at"] == int(clock.now().timestamp()) + 30 * 60
-        assert (await client.get("/users/pg", headers={"Authorization": str(second["access_token"])})).status_code == 200
+        assert (
+            await client.get("/users/pg", headers={"Authorization": str(second["access_token"])})
+        ).status_code == 200
 
     async def test_an_extended_token_stays_valid_past_its_first_expiry(
         self, client: httpx.AsyncClient, merchant: MerchantFixture, clock: ManualClock
@@ -84,7 +86,9 @@ class TestGetToken:
         assert (await client.get("/users/pg", headers=headers)).status_code == 200
 
     async def test_form_body_works_like_json(self, client: httpx.AsyncClient, merchant: MerchantFixture) -> None:
-        answer = await client.post("/users/getToken", data={"imp_key": merchant.imp_key, "imp_secret": merchant.imp_secret})
+        answer = await client.post(
+            "/users/getToken", data={"imp_key": merchant.imp_key, "imp_secret": merchant.imp_secret}
+        )
         assert answer.status_code == 200
         assert answer.json()["response"]["access_token"] == await token_for(client, merchant)
 
@@ -146,8 +150,13 @@ class TestTokenTransport:
 
     async def test_anything_else_is_401(self, client: httpx.AsyncClient, merchant: MerchantFixture) -> None:
         token = await token_for(client, merchant)
-        for headers in ({}, {"Authorization": ""}, {"Authorization": "Bearer"}, {"Authorization": f"Bearer {token} x"},
-                        {"Authorization": "0" * 40}):
+        for headers in (
+            {},
+            {"Authorization": ""},
+            {"Authorization": "Bearer"},
+            {"Authorization": f"Bearer {token} x"},
+            {"Authorization": "0" * 40},
+        ):
             answer = await client.get("/users/pg", headers=headers)
             assert answer.status_code == 401, headers
             assert answer.json()["code"] == -1

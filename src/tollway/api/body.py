@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl
 import orjson
 from fastapi import Request
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, ValidationInfo
+from starlette.requests import ClientDisconnect
 
 from tollway.api.envelope import describe_validation
 from tollway.errors import InvalidRequest, PayloadTooLarge
@@ -68,11 +69,14 @@ async def read_raw(request: Request) -> bytes:
         raise PayloadTooLarge(f"요청 본문이 너무 큽니다. (the body is {declared} bytes; the limit is {limit})")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"요청 본문이 너무 큽니다. (the limit is {limit} bytes)")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"요청 본문이 너무 큽니다. (the limit is {limit} bytes)")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise InvalidRequest("the client went away before sending the whole body") from None
     return b"".join(chunks)
 
 

@@ -45,9 +45,9 @@ async def create_merchant(
     if user_code is not None and not (user_code.startswith("imp") and user_code[3:].isdigit() and len(user_code) == 11):
         raise InvalidRequest("user_code must be 'imp' followed by 8 digits, e.g. imp12345678")
     merchant = Merchant(user_code=user_code or new_user_code(), name=name, is_demo=is_demo, created_at=clock.now())
-    session.add(merchant)
     try:
-        await session.flush()
+        async with session.begin_nested():
+            session.add(merchant)
     except IntegrityError:
         raise BusinessError(f"user code {merchant.user_code} is already taken") from None
     pair = await add_api_key(session, clock, merchant, imp_key=imp_key, imp_secret=imp_secret)
@@ -69,9 +69,10 @@ async def add_api_key(
         raise InvalidRequest("imp_secret must be at least 10 characters")
     key = imp_key or new_imp_key()
     secret = imp_secret or new_imp_secret()
-    session.add(ApiKey(merchant_id=merchant.id, imp_key=key, secret_hash=hash_secret(secret), created_at=clock.now()))
+    row = ApiKey(merchant_id=merchant.id, imp_key=key, secret_hash=hash_secret(secret), created_at=clock.now())
     try:
-        await session.flush()
+        async with session.begin_nested():
+            session.add(row)
     except IntegrityError:
         raise BusinessError(f"imp_key {key} is already in use") from None
     return KeyPair(key, Secret(secret))
@@ -144,9 +145,9 @@ async def add_channel(
         is_default=first or make_default,
         created_at=clock.now(),
     )
-    session.add(channel)
     try:
-        await session.flush()
+        async with session.begin_nested():
+            session.add(channel)
     except IntegrityError:
         raise BusinessError(f"merchant {merchant.user_code} already has a {provider} channel with MID {mid}") from None
     return channel

@@ -1,0 +1,158 @@
+"""The `tollway` command end to end: a real process, a real socket, a real SQLite file."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import IN_CI  # noqa: F401 - documents that these tests need no service
+
+TOLLWAY = [sys.executable, "-m", "tollway"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _env(data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOLLWAY_")}
+    env["TOLLWAY_DATA_DIR"] = str(data_dir)
+    env["COLUMNS"] = "200"  # rich tables wrap at 80 columns otherwise
+    return env
+
+
+def _tollway(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*TOLLWAY, *args], env=_env(data_dir), capture_output=True, text=True, timeout=60)
+
+
+class _Server:
+    def __init__(self, data_dir: Path) -> None:
+        self.port = _free_port()
+        self.out = data_dir.parent / f"serve-{self.port}.log"
+        self._log = self.out.open("w")
+        self.proc = subprocess.Popen(
+            [*TOLLWAY, "serve", "--port", str(self.port)],
+            env=_env(data_dir),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        self.base = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.base}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        self.stop()
+        raise AssertionError(f"tollway serve did not start:\n{self.out.read_text()}")
+
+    def stop(self) -> str:
+        self.proc.terminate()
+        self.proc.wait(timeout=20)
+        self._log.close()
+        return self.out.read_text()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Iterator[Path]:
+    yield tmp_path / "data"
+
+
+def _printed(log: str, label: str) -> str:
+    match = re.search(rf"{label}\s+(\S+)", log)
+    assert match, f"{label} not printed:\n{log}"
+    return match.group(1)
+
+
+def test_serve_on_an_empty_machine_creates_and_then_reuses_a_demo_merchant(data_dir: Path) -> None:
+    server = _Server(data_dir)
+    try:
+        token = httpx.post(f"{server.base}/users/getToken", json={"imp_key": "x", "imp_secret": "y"})
+        assert token.status_code == 401 and token.json()["code"] != 0
+    finally:
+        first_log = server.stop()
+    assert "demo merchant created" in first_log
+    user_code, imp_key, imp_secret = (_printed(first_log, k) for k in ("\\(IMP.init\\)", "imp_key", "imp_secret"))
+    assert re.fullmatch(r"imp\d{8}", user_code)
+    assert (data_dir / "tollway.db").exists() and (data_dir / "master.key").exists()
+
+    server = _Server(data_dir)
+    try:
+        answer = httpx.post(f"{server.base}//users/getToken/", data={"imp_key": imp_key, "imp_secret": imp_secret})
+        assert answer.status_code == 200 and answer.headers["content-type"] == "application/json; charset=utf-8"
+        token = answer.json()["response"]["access_token"]
+        pg = httpx.get(f"{server.base}/users/pg", headers={"Authorization": f"Bearer {token}"}).json()["response"]
+        assert pg[0]["sandbox"] is True and pg[0]["pg_provider"] == "tosspayments"
+    finally:
+        second_log = server.stop()
+    assert "demo merchant reused" in second_log
+    assert _printed(second_log, "\\(IMP.init\\)") == user_code and _printed(second_log, "imp_key") == imp_key
+
+
+def test_merchant_and_channel_commands(data_dir: Path) -> None:
+    assert _tollway(data_dir, "db", "upgrade").returncode == 0
+    created = _tollway(
+        data_dir,
+        "merchant",
+        "create",
+        "--name",
+        "Mall",
+        "--imp-key",
+        "imp_apikey",
+        "--imp-secret",
+        "a-public-demo-secret",
+    )
+    assert created.returncode == 0, created.stderr
+    code = _printed(created.stdout, "user code")
+    listed = _tollway(data_dir, "merchant", "list")
+    assert code in listed.stdout and "imp_apikey" in listed.stdout
+
+    env_secret = {"TOLLWAY_CHANNEL_SECRET_KEY": "test_sk_secret_value"}
+    added = subprocess.run(
+        [*TOLLWAY, "channel", "add", code, "--mid", "mida", "--client-key", "test_ck_a"],
+        env={**_env(data_dir), **env_secret},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert added.returncode == 0 and "(default)" in added.stdout, added.stdout + added.stderr
+    second = subprocess.run(
+        [*TOLLWAY, "channel", "add", code, "--mid", "midb", "--client-key", "test_ck_b", "--pg-provider", "uplus"],
+        env={**_env(data_dir), **env_secret},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert second.returncode == 0 and "(default)" not in second.stdout
+    assert _tollway(data_dir, "channel", "set-default", code, "tosspayments.midb").returncode == 0
+    channels = _tollway(data_dir, "channel", "list", code).stdout
+    assert re.search(r"\*\s+│\s+tosspayments\s+│\s+midb", channels), channels
+    assert "test_sk_secret_value" not in channels
+
+    missing = _tollway(data_dir, "channel", "list", "imp00000000")
+    assert missing.returncode == 1 and "no merchant" in missing.stdout
+    dup = _tollway(data_dir, "merchant", "create", "--name", "Dup", "--imp-key", "imp_apikey", "--imp-secret", "x" * 12)
+    assert dup.returncode == 1 and "already in use" in dup.stdout
+
+
+def test_serve_without_migrating_refuses_an_unmigrated_database(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [*TOLLWAY, "serve", "--database-url", "sqlite:///" + str(tmp_path / "x.db"), "--no-migrate"],
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1 and "tollway db upgrade" in result.stdout

@@ -1,0 +1,135 @@
+"""Merchants, key pairs and channels in storage: the invariants the constraints carry."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from tests.conftest import MerchantFixture
+from tollway.errors import BusinessError, InvalidRequest
+from tollway.merchants.service import (
+    add_api_key,
+    add_channel,
+    create_merchant,
+    get_merchant,
+    list_channels,
+    set_default_channel,
+)
+from tollway.services import Services
+from tollway.vault import Secret
+
+IAMPORT_DEMO_KEY = "imp_apikey"
+IAMPORT_DEMO_SECRET = "ekKoeW8RyKuT0zgaZsUtXXTLQ4AhPFW3ZGseDA6bkA5lamv9OqDMnxyeB9wqOsuO9W3Mx9YSJ4dTqJ3f"
+
+
+async def test_an_explicit_key_pair_can_be_configured_and_used(client: httpx.AsyncClient, services: Services) -> None:
+    async with services.sessions() as session:
+        await create_merchant(session, services.clock, "Docs", imp_key=IAMPORT_DEMO_KEY, imp_secret=IAMPORT_DEMO_SECRET)
+        await session.commit()
+    answer = await client.post("/users/getToken", json={"imp_key": IAMPORT_DEMO_KEY, "imp_secret": IAMPORT_DEMO_SECRET})
+    assert answer.status_code == 200
+
+
+async def test_secrets_are_stored_only_as_hashes(services: Services, merchant: MerchantFixture) -> None:
+    async with services.engine.connect() as conn:
+        dump = " ".join(str(v) for row in (await conn.execute(text("SELECT * FROM api_keys"))).all() for v in row)
+        channels = " ".join(
+            str(v) for row in (await conn.execute(text("SELECT * FROM pg_channels"))).all() for v in row
+        )
+    assert merchant.imp_secret not in dump and "scrypt$" in dump
+    assert "test_sk_x" not in channels and "tv1:" in channels
+
+
+async def test_a_channel_secret_opens_only_through_the_vault(services: Services, merchant: MerchantFixture) -> None:
+    from tollway.merchants.service import SECRET_KEY_PURPOSE
+
+    async with services.sessions() as session:
+        (channel,) = await list_channels(session, merchant.id)
+    assert services.vault.open(channel.secret_key_sealed, SECRET_KEY_PURPOSE) == Secret("test_sk_x")
+
+
+async def test_a_taken_imp_key_is_refused(services: Services, merchant: MerchantFixture) -> None:
+    async with services.sessions() as session:
+        found = await get_merchant(session, merchant.user_code)
+        with pytest.raises(BusinessError, match="already in use"):
+            await add_api_key(session, services.clock, found, imp_key=merchant.imp_key, imp_secret="x" * 20)
+
+
+async def test_half_a_pair_is_refused(services: Services) -> None:
+    async with services.sessions() as session:
+        with pytest.raises(InvalidRequest, match="both"):
+            await create_merchant(session, services.clock, "x", imp_key="only-key")
+
+
+async def test_first_channel_is_default_and_set_default_moves_it(services: Services, merchant: MerchantFixture) -> None:
+    async with services.sessions() as session:
+        found = await get_merchant(session, merchant.user_code)
+        second = await add_channel(
+            session,
+            services.clock,
+            services.vault,
+            found,
+            pg_provider="uplus",
+            mid="second",
+            client_key="ck",
+            secret_key=Secret("sk"),
+            sandbox=True,
+        )
+        assert second.pg_provider == "tosspayments" and not second.is_default
+        await set_default_channel(session, found.id, "tosspayments.second")
+        await session.commit()
+        defaults = [c.mid for c in await list_channels(session, found.id) if c.is_default]
+    assert defaults == ["second"]
+
+
+async def test_the_database_refuses_two_defaults(services: Services, merchant: MerchantFixture) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    async with services.sessions() as session:
+        found = await get_merchant(session, merchant.user_code)
+        await add_channel(
+            session,
+            services.clock,
+            services.vault,
+            found,
+            pg_provider="tosspayments",
+            mid="m2",
+            client_key="ck",
+            secret_key=Secret("sk"),
+            sandbox=True,
+        )
+        await session.commit()
+        with pytest.raises(IntegrityError):
+            await session.execute(text("UPDATE pg_channels SET is_default = true"))
+
+
+async def test_a_duplicate_mid_and_unknown_provider_are_refused(services: Services, merchant: MerchantFixture) -> None:
+    async with services.sessions() as session:
+        found = await get_merchant(session, merchant.user_code)
+        with pytest.raises(BusinessError, match="already has"):
+            await add_channel(
+                session,
+                services.clock,
+                services.vault,
+                found,
+                pg_provider="tosspayments",
+                mid="tosstest",
+                client_key="ck",
+                secret_key=Secret("sk"),
+                sandbox=True,
+            )
+    async with services.sessions() as session:
+        found = await get_merchant(session, merchant.user_code)
+        with pytest.raises(InvalidRequest, match="unsupported pg_provider"):
+            await add_channel(
+                session,
+                services.clock,
+                services.vault,
+                found,
+                pg_provider="kcp",
+                mid="x",
+                client_key="ck",
+                secret_key=Secret("sk"),
+                sandbox=True,
+            )
