@@ -30,7 +30,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(merchant_app, name="merchant")
 app.add_typer(channel_app, name="channel")
 
-console = Console()
+console = Console(soft_wrap=True)  # never break a key or URL across lines
 T = TypeVar("T")
 
 DatabaseOpt = Annotated[
