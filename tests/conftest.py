@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 import shutil
+import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +23,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+import uvicorn
 from sqlalchemy import text
 
 from tollway.app import create_app
@@ -100,8 +103,36 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=database_url, data_dir=tmp_path / "data", master_key=TEST_MASTER_KEY)
+def server_socket() -> Iterator[socket.socket]:
+    """A listening loopback socket for the ``live`` gateway; its port is known before the app is built."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    yield sock
+    sock.close()
+
+
+#: PG timings shrunk for tests: the ``hang`` card outlasts the read timeout, the ``slow`` one does not.
+PG_READ_TIMEOUT = 1.0
+SANDBOX_SLOW = 0.2
+SANDBOX_HANG = 2.0
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, server_socket: socket.socket) -> Settings:
+    port = server_socket.getsockname()[1]
+    return Settings(
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        master_key=TEST_MASTER_KEY,
+        port=port,
+        sandbox_url=f"http://127.0.0.1:{port}/sandbox/toss",
+        pg_read_timeout=PG_READ_TIMEOUT,
+        sandbox_slow_seconds=SANDBOX_SLOW,
+        sandbox_hang_seconds=SANDBOX_HANG,
+        reconcile_interval_seconds=0,
+    )
 
 
 @pytest.fixture
@@ -121,6 +152,27 @@ async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
+@pytest.fixture
+async def live(services: Services, server_socket: socket.socket) -> AsyncIterator[str]:
+    """The gateway (with its sandbox PG) served over real HTTP on loopback; yields its base URL.
+
+    Connectors reach the sandbox through this server, so every PG call in a test that uses it
+    crosses a real socket.
+    """
+    app = create_app(services=services)
+    config = uvicorn.Config(app, lifespan="off", log_level="warning", timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[server_socket]))
+    for _ in range(500):
+        if server.started:
+            break
+        await asyncio.sleep(0.01)
+    yield f"http://127.0.0.1:{server_socket.getsockname()[1]}"
+    server.should_exit = True
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.wait_for(task, timeout=15)
+
+
 @dataclass(frozen=True)
 class MerchantFixture:
     id: int
@@ -131,6 +183,7 @@ class MerchantFixture:
 
 
 async def make_merchant(services: Services, name: str = "Shop", mid: str = "tosstest") -> MerchantFixture:
+    """A merchant with one REST key pair and one sandbox channel (MID ``mid``, keys ``test_*_{mid}``)."""
     async with services.sessions() as session:
         new = await create_merchant(session, services.clock, name)
         channel = await add_channel(
@@ -140,8 +193,8 @@ async def make_merchant(services: Services, name: str = "Shop", mid: str = "toss
             new.merchant,
             pg_provider="tosspayments",
             mid=mid,
-            client_key="test_ck_x",
-            secret_key=Secret("test_sk_x"),
+            client_key=f"test_ck_{mid}",
+            secret_key=Secret(f"test_sk_{mid}"),
             sandbox=True,
         )
         await session.commit()

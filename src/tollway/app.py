@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 import swagger_ui_bundle
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -14,12 +17,15 @@ from starlette.responses import HTMLResponse, Response
 from tollway import __version__
 from tollway.api.envelope import install_error_handlers, ok
 from tollway.api.paths import NormalizePath
-from tollway.api.routes import codes, payments, users
+from tollway.api.routes import codes, payments, subscribe, users
 from tollway.api.throttle import AuthThrottle
 from tollway.clock import Clock, SystemClock
 from tollway.config import Settings
 from tollway.db.engine import create_engine, is_sqlite, sessionmaker
 from tollway.merchants.tokens import TokenService
+from tollway.payments.reconcile import run_periodically
+from tollway.pg.registry import ConnectorRegistry
+from tollway.sandbox.app import Sandbox, SandboxConfig, create_sandbox_app
 from tollway.services import Services
 from tollway.vault import Vault, load_master_key
 
@@ -40,6 +46,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     sessions = sessionmaker(engine)
     key = load_master_key(settings.master_key, settings.resolved_master_key_file(), create=is_sqlite(url))
     vault = Vault(key)
+    http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
     return Services(
         settings=settings,
         clock=clock,
@@ -48,6 +55,13 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         vault=vault,
         tokens=TokenService(sessions, vault, clock),
         throttle=AuthThrottle(clock),
+        http=http,
+        pg=ConnectorRegistry(settings, vault, http),
+        sandbox=Sandbox(
+            sessions,
+            clock,
+            SandboxConfig(slow_seconds=settings.sandbox_slow_seconds, hang_seconds=settings.sandbox_hang_seconds),
+        ),
     )
 
 
@@ -56,7 +70,13 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        interval = services.settings.reconcile_interval_seconds
+        reconciler = asyncio.create_task(run_periodically(services, interval)) if interval > 0 else None
         yield
+        if reconciler is not None:
+            reconciler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reconciler
         await services.close()
 
     app = FastAPI(
@@ -73,6 +93,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(users.router)
     app.include_router(payments.router)
     app.include_router(codes.router)
+    app.include_router(subscribe.router)
+    if services.settings.sandbox_enabled:
+        app.mount("/sandbox/toss", create_sandbox_app(services.sandbox))
     app.mount("/docs/static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-static")
 
     @app.get("/docs", include_in_schema=False)
@@ -90,4 +113,24 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         return ok({"status": "ok", "version": __version__})
 
     app.add_middleware(NormalizePath)
+    return app
+
+
+def create_sandbox_only_app(settings: Settings) -> FastAPI:
+    """The sandbox PG alone (``tollway sandbox serve``), at the same ``/sandbox/toss`` paths."""
+    services = build_services(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await services.close()
+
+    app = FastAPI(title="Tollway Toss sandbox", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.services = services
+    app.mount("/sandbox/toss", create_sandbox_app(services.sandbox))
+
+    @app.get("/health", include_in_schema=False)
+    async def health() -> Response:
+        return ok({"status": "ok", "version": __version__})
+
     return app

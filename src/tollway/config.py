@@ -31,6 +31,26 @@ class Settings(BaseSettings):
     demo: bool = True
     log_level: str = "info"
 
+    #: Where live Toss channels are reached.
+    toss_url: str = "https://api.tosspayments.com"
+    #: Where sandbox channels are reached; empty means this gateway's own ``/sandbox/toss``.
+    sandbox_url: str = ""
+    #: Serve the embedded Toss-compatible sandbox at ``/sandbox/toss``.
+    sandbox_enabled: bool = True
+    #: How long the sandbox's ``slow`` and ``hang`` test cards take to answer, in seconds.
+    sandbox_slow_seconds: float = 2.0
+    sandbox_hang_seconds: float = 75.0
+    #: Timeouts of every call to a PG, in seconds (a billing charge may take up to 60 s at Toss).
+    pg_connect_timeout: float = 5.0
+    pg_read_timeout: float = 30.0
+    pg_billing_read_timeout: float = 65.0
+    #: A pending PG call is only reconciled once it is this old (it may still be in flight before).
+    reconcile_after_seconds: float = 90.0
+    #: An approval the PG has no record of is declared failed only after this long.
+    reconcile_grace_seconds: float = 300.0
+    #: How often ``tollway serve`` looks for pending PG calls to reconcile; 0 turns it off.
+    reconcile_interval_seconds: float = 30.0
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
@@ -38,6 +58,12 @@ class Settings(BaseSettings):
 
     def resolved_master_key_file(self) -> Path:
         return self.master_key_file or self.data_dir / "master.key"
+
+    def resolved_sandbox_url(self) -> str:
+        if self.sandbox_url:
+            return self.sandbox_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host  # noqa: S104
+        return f"http://{host}:{self.port}/sandbox/toss"
 
     def resolved_public_url(self) -> str:
         if self.public_url:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tollway.api.throttle import AuthThrottle
 from tollway.clock import Clock
 from tollway.config import Settings
 from tollway.merchants.tokens import TokenService
+from tollway.pg.registry import ConnectorRegistry
+from tollway.sandbox.app import Sandbox
 from tollway.vault import Vault
 
 
@@ -22,6 +25,11 @@ class Services:
     vault: Vault
     tokens: TokenService
     throttle: AuthThrottle
+    #: one pooled HTTP client for every PG call
+    http: httpx.AsyncClient
+    pg: ConnectorRegistry
+    sandbox: Sandbox
 
     async def close(self) -> None:
+        await self.http.aclose()
         await self.engine.dispose()

@@ -38,7 +38,7 @@ async def test_secrets_are_stored_only_as_hashes(services: Services, merchant: M
             str(v) for row in (await conn.execute(text("SELECT * FROM pg_channels"))).all() for v in row
         )
     assert merchant.imp_secret not in dump and "scrypt$" in dump
-    assert "test_sk_x" not in channels and "tv1:" in channels
+    assert "test_sk_tosstest" not in channels and "tv1:" in channels
 
 
 async def test_a_channel_secret_opens_only_through_the_vault(services: Services, merchant: MerchantFixture) -> None:
@@ -46,7 +46,7 @@ async def test_a_channel_secret_opens_only_through_the_vault(services: Services,
 
     async with services.sessions() as session:
         (channel,) = await list_channels(session, merchant.id)
-    assert services.vault.open(channel.secret_key_sealed, SECRET_KEY_PURPOSE) == Secret("test_sk_x")
+    assert services.vault.open(channel.secret_key_sealed, SECRET_KEY_PURPOSE) == Secret("test_sk_tosstest")
 
 
 async def test_a_taken_imp_key_is_refused(services: Services, merchant: MerchantFixture) -> None:
@@ -73,7 +73,7 @@ async def test_first_channel_is_default_and_set_default_moves_it(services: Servi
             pg_provider="uplus",
             mid="second",
             client_key="ck",
-            secret_key=Secret("sk"),
+            secret_key=Secret("test_sk_second"),
             sandbox=True,
         )
         assert second.pg_provider == "tosspayments" and not second.is_default
@@ -96,7 +96,7 @@ async def test_the_database_refuses_two_defaults(services: Services, merchant: M
             pg_provider="tosspayments",
             mid="m2",
             client_key="ck",
-            secret_key=Secret("sk"),
+            secret_key=Secret("test_sk_m2"),
             sandbox=True,
         )
         await session.commit()

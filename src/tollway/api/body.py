@@ -23,22 +23,27 @@ _INT = re.compile(r"-?\d+")
 _INDEXED = re.compile(r"^(.+)\[(\d*)\]$")
 
 
-def _krw(value: Any, info: ValidationInfo) -> Any:
-    if isinstance(value, bool):
-        raise ValueError("must be an integer number of KRW, not a boolean")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
-        if info.context and info.context.get("form") and _INT.fullmatch(value.strip()):
-            return int(value.strip())
-        raise ValueError(f"must be an integer number of KRW, not a string ({value!r})")
-    raise ValueError("must be an integer number of KRW")
+def _strict_int(what: str) -> Any:
+    def check(value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, bool):
+            raise ValueError(f"must be {what}, not a boolean")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str):
+            if info.context and info.context.get("form") and _INT.fullmatch(value.strip()):
+                return int(value.strip())
+            raise ValueError(f"must be {what}, not a string ({value[:20]!r})")
+        raise ValueError(f"must be {what}")
+
+    return check
 
 
 #: An integer KRW amount; refuses strings in JSON and fractions everywhere.
-KRW = Annotated[int, BeforeValidator(_krw)]
+KRW = Annotated[int, BeforeValidator(_strict_int("an integer number of KRW"))]
+#: Any other integer parameter (months, counts), with the same rules.
+WholeNumber = Annotated[int, BeforeValidator(_strict_int("an integer"))]
 
 
 class V1Body(BaseModel):

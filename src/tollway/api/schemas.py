@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Any
+
+import orjson
+from pydantic import Field, field_validator
 from typing_extensions import TypedDict
 
-from tollway.api.body import KRW, V1Body
+from tollway.api.body import KRW, V1Body, WholeNumber
 
 
 class GetTokenBody(V1Body):
@@ -17,6 +20,74 @@ class PrepareBody(V1Body):
     merchant_uid: str = Field(min_length=1, max_length=40, description="고객사 주문번호")
     amount: KRW = Field(ge=0, description="결제예정금액 (integer KRW; a string is refused)")
     currency: str | None = Field(default=None, max_length=3, description="null: the currency is not checked")
+
+
+def _custom_data(value: Any) -> str | None:
+    """V1 keeps ``custom_data`` as a string: an object or array is stored as its JSON text."""
+    if value is None or isinstance(value, str):
+        return value
+    return orjson.dumps(value).decode()
+
+
+class BuyerFields(V1Body):
+    name: str | None = Field(default=None, max_length=200, description="주문명")
+    buyer_name: str | None = Field(default=None, max_length=100)
+    buyer_email: str | None = Field(default=None, max_length=200)
+    buyer_tel: str | None = Field(default=None, max_length=40)
+    buyer_addr: str | None = Field(default=None, max_length=400)
+    buyer_postcode: str | None = Field(default=None, max_length=20)
+    custom_data: str | None = Field(default=None, description="a string; an object is stored as its JSON text")
+    notice_url: str | list[str] | None = Field(default=None, description="webhook URL(s) for this payment")
+
+    _custom = field_validator("custom_data", mode="before")(_custom_data)
+
+    def notice_urls(self) -> tuple[str, ...]:
+        if self.notice_url is None:
+            return ()
+        urls = [self.notice_url] if isinstance(self.notice_url, str) else self.notice_url
+        return tuple(u for u in urls if u)
+
+
+class OnetimeBody(BuyerFields):
+    """``POST /subscribe/payments/onetime``. Card fields are checked by ``api.card_input``."""
+
+    merchant_uid: str = Field(min_length=1, max_length=40, description="고객사 주문번호 (unique per request)")
+    amount: KRW = Field(gt=0, description="결제금액 (integer KRW; a string is refused)")
+    card_number: str = Field(description="카드번호 dddd-dddd-dddd-dddd")
+    expiry: str = Field(description="카드 유효기간 YYYY-MM")
+    birth: str | None = Field(default=None, description="생년월일 YYMMDD, or a 10-digit business number")
+    pwd_2digit: str | None = Field(default=None, description="카드 비밀번호 앞 2자리")
+    customer_uid: str | None = Field(default=None, max_length=80, description="keep the card as a billing key")
+    pg: str | None = Field(default=None, description="tosspayments or tosspayments.{MID}")
+    currency: str | None = Field(default=None, description="KRW only")
+    tax_free: KRW | None = Field(default=None, ge=0)
+    vat_amount: KRW | None = Field(default=None, ge=0)
+    card_quota: WholeNumber | None = Field(default=None, ge=0, le=12, description="0 일시불, 2–12 (≥ 50,000 KRW)")
+    interest_free_by_merchant: bool | None = None
+    use_card_point: bool | None = None
+    browser_ip: str | None = Field(default=None, max_length=64)
+
+    def __repr__(self) -> str:
+        return f"OnetimeBody(merchant_uid={self.merchant_uid!r}, card=***)"
+
+    __str__ = __repr__
+
+
+class CancelBody(V1Body):
+    """``POST /payments/cancel``."""
+
+    imp_uid: str | None = Field(default=None, max_length=32, description="wins over merchant_uid")
+    merchant_uid: str | None = Field(default=None, max_length=40)
+    amount: KRW | None = Field(default=None, ge=0, description="missing or 0: cancel everything that is left")
+    tax_free: KRW | None = Field(default=None, ge=0)
+    vat_amount: KRW | None = Field(default=None, ge=0)
+    checksum: KRW | None = Field(default=None, ge=0, description="the balance you expect before it")
+    reason: str | None = Field(default=None, max_length=256)
+    refund_holder: str | None = Field(default=None, max_length=60)
+    refund_bank: str | None = Field(default=None, max_length=4)
+    refund_account: str | None = Field(default=None, max_length=30)
+    refund_tel: str | None = None
+    enable_webhook: bool | None = None
 
 
 class TokenV1(TypedDict):

@@ -28,7 +28,9 @@ merchant_app = typer.Typer(help="Merchants and their REST API key pairs.", no_ar
 channel_app = typer.Typer(help="PG channels of a merchant (Toss Payments MIDs and keys).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(merchant_app, name="merchant")
+sandbox_app = typer.Typer(help="The embedded Toss-compatible sandbox PG.", no_args_is_help=True)
 app.add_typer(channel_app, name="channel")
+app.add_typer(sandbox_app, name="sandbox")
 
 console = Console(soft_wrap=True)  # never break a key or URL across lines
 T = TypeVar("T")
@@ -140,10 +142,94 @@ def serve(
             console.print("  imp_secret            (not on this machine; add a pair: tollway merchant add-key)")
         console.print(f"  PG channel            tosspayments.{demo_info.mid} (sandbox)")
     console.print(f"  REST API              {base}/users/getToken")
+    if settings.sandbox_enabled:
+        console.print(f"  sandbox PG (Toss v1)  {base}/sandbox/toss/v1   (test cards: docs/sandbox.md)")
     console.print(f"  API docs              {base}/docs   (OpenAPI: {base}/openapi.json)")
 
     services = build_services(settings)
     uvicorn.run(create_app(services=services), host=settings.host, port=settings.port, log_level=settings.log_level)
+
+
+@app.command()
+def reconcile(
+    min_age: Annotated[
+        float | None,
+        typer.Option(help="only calls at least this many seconds old [default TOLLWAY_RECONCILE_AFTER_SECONDS=90]"),
+    ] = None,
+    database_url: DatabaseOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Settle PG calls whose answer never arrived, by asking the PG (also runs inside `serve`)."""
+    from datetime import timedelta
+
+    from tollway.payments.reconcile import ReconcileReport
+    from tollway.payments.reconcile import reconcile as run_reconcile
+
+    settings = _settings(database_url, data_dir)
+
+    async def work(services: Any) -> ReconcileReport:
+        age = timedelta(seconds=min_age) if min_age is not None else None
+        return await run_reconcile(services, min_age=age)
+
+    console.print("asking the PG about pending calls …")
+    report = _run(settings, work)
+    for label, items in (
+        ("paid", report.paid),
+        ("failed", report.failed),
+        ("cancels recorded", report.cancels_recorded),
+        ("cancel claims released", report.released),
+        ("still pending", report.still_pending),
+    ):
+        console.print(f"  {label:<24} {len(items)}  {' '.join(items[:10])}{' …' if len(items) > 10 else ''}")
+
+
+@sandbox_app.command("serve")
+def sandbox_serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8100,
+    database_url: DatabaseOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Serve only the sandbox PG (Toss v1 paths under /sandbox/toss/v1), e.g. for another project's tests."""
+    import uvicorn
+
+    from tollway.app import create_sandbox_only_app
+    from tollway.sandbox.store import DOCS_SECRET_KEY
+
+    settings = _settings(database_url, data_dir, host=host, port=port)
+    _upgrade(settings)
+    console.print(f"Toss-compatible sandbox on http://{host}:{port}/sandbox/toss/v1")
+    console.print(f"  Toss's public docs test key works: {DOCS_SECRET_KEY}; add more: tollway sandbox add-key")
+    uvicorn.run(create_sandbox_only_app(settings), host=host, port=port, log_level=settings.log_level)
+
+
+@sandbox_app.command("add-key")
+def sandbox_add_key(
+    mid: Annotated[str, typer.Option(help="the sandbox MID these keys belong to")],
+    secret_key: Annotated[str, typer.Option(help="a test secret key (test_sk_…)")],
+    client_key: Annotated[str, typer.Option(help="its client key (test_ck_…)")] = "",
+    database_url: DatabaseOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Let a key pair authenticate at the sandbox as MID (for `tollway sandbox serve`)."""
+    from tollway.sandbox.store import SandboxKeyConflict, register_merchant
+
+    if not secret_key.startswith("test_"):
+        console.print("[red]error:[/red] the sandbox takes test keys only (test_sk_…)")
+        raise typer.Exit(1)
+    settings = _settings(database_url, data_dir)
+    _upgrade(settings)
+
+    async def work(services: Any) -> None:
+        async with services.sessions() as session:
+            try:
+                await register_merchant(session, mid, client_key, secret_key, services.clock.now())
+            except SandboxKeyConflict as exc:
+                raise TollwayError(str(exc)) from None
+            await session.commit()
+
+    _run(settings, work)
+    console.print(f"sandbox key added for MID {mid}")
 
 
 @db_app.command("upgrade")

@@ -131,6 +131,12 @@ class Payment(Base):
         Index("ix_payments_merchant_started", "merchant_id", "started_at"),
         Index("ix_payments_merchant_paid", "merchant_id", "paid_at"),
         Index("ix_payments_merchant_updated", "merchant_id", "updated_at"),
+        Index(
+            "ix_payments_pg_op_at",
+            "pg_op_at",
+            sqlite_where=text("pg_op IS NOT NULL"),
+            postgresql_where=text("pg_op IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -201,6 +207,14 @@ class Payment(Base):
     customer_uid_usage: Mapped[str | None] = mapped_column(String(32), nullable=True)
     promotion_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
     promotion_discount: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    #: A PG call whose answer is not recorded yet: ``approve`` or ``cancel`` (None when idle).
+    #: Set and committed *before* the call, cleared with its outcome; a payment left with one
+    #: (timeout, crash) is resolved by ``payments.reconcile`` looking the order up at the PG.
+    pg_op: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    #: what the pending call was about (the cancellation id of a cancel; for an approval, the imp_uid).
+    pg_op_key: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    pg_op_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    pg_op_amount: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
     cancels: Mapped[list[PaymentCancel]] = relationship(
         back_populates="payment", order_by="PaymentCancel.id", lazy="raise"
@@ -223,3 +237,73 @@ class PaymentCancel(Base):
     cancelled_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     payment: Mapped[Payment] = relationship(back_populates="cancels", lazy="raise")
+
+
+# -- the embedded Toss-compatible sandbox PG (``tollway.sandbox``) -----------------------------
+# Its own tables, so that it can run alone against its own database. It keeps no card number:
+# only masked numbers and the outcome a test card asks for; billing keys as SHA-256 digests.
+
+
+class SandboxMerchant(Base):
+    """A sandbox MID and its key pair; the secret key is kept as a SHA-256 digest."""
+
+    __tablename__ = "sandbox_merchants"
+
+    secret_key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    mid: Mapped[str] = mapped_column(String(64))
+    client_key: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SandboxPayment(Base):
+    """One Toss Payment object (``doc``, JSON), with the columns lookups need."""
+
+    __tablename__ = "sandbox_payments"
+    __table_args__ = (UniqueConstraint("mid", "order_id", name="uq_sandbox_payments_mid_order"),)
+
+    payment_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    mid: Mapped[str] = mapped_column(String(64))
+    order_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(32))
+    #: optimistic lock: every write is ``WHERE version = :seen``.
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    doc: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SandboxIdempotency(Base):
+    """Toss's idempotency record: (secret key, method, path, key) → the first answer, 15 days."""
+
+    __tablename__ = "sandbox_idempotency"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))  # processing | done
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    body: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SandboxBillingKey(Base):
+    __tablename__ = "sandbox_billing_keys"
+
+    billing_key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    mid: Mapped[str] = mapped_column(String(64))
+    customer_key: Mapped[str] = mapped_column(String(300))
+    #: the Billing object without its key, plus the test card's outcome for later charges.
+    doc: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class SandboxBillingAuth(Base):
+    """A one-time ``authKey`` from the sandbox billing window, exchanged for a billing key once."""
+
+    __tablename__ = "sandbox_billing_auths"
+
+    auth_key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    mid: Mapped[str] = mapped_column(String(64))
+    customer_key: Mapped[str] = mapped_column(String(300))
+    doc: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

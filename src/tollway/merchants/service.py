@@ -14,6 +14,8 @@ from tollway.errors import BusinessError, InvalidRequest, NotFound
 from tollway.merchants.channels import canonical_provider
 from tollway.merchants.ids import new_channel_key, new_imp_key, new_imp_secret, new_user_code
 from tollway.merchants.passwords import hash_secret
+from tollway.sandbox.store import SandboxKeyConflict
+from tollway.sandbox.store import register_merchant as register_sandbox_merchant
 from tollway.vault import Secret, Vault
 
 SECRET_KEY_PURPOSE = "pg_channel.secret_key"  # noqa: S105 - a label, not a secret
@@ -150,6 +152,14 @@ async def add_channel(
             session.add(channel)
     except IntegrityError:
         raise BusinessError(f"merchant {merchant.user_code} already has a {provider} channel with MID {mid}") from None
+    if sandbox:
+        # The embedded sandbox PG shares this database: let the channel's keys in there.
+        if not secret_key.reveal().startswith("test_"):
+            raise InvalidRequest("a sandbox channel's secret key must be a test key (test_sk_…)")
+        try:
+            await register_sandbox_merchant(session, mid, client_key, secret_key.reveal(), clock.now())
+        except SandboxKeyConflict as exc:
+            raise BusinessError(str(exc)) from None
     return channel
 
 

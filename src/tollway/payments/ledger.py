@@ -101,6 +101,10 @@ class CardApproval:
     card_type: int | None = None
     card_quota: int = 0
     receipt_url: str | None = None
+    card_issuer_code: str | None = None
+    card_issuer_name: str | None = None
+    card_publisher_code: str | None = None
+    card_publisher_name: str | None = None
 
 
 async def mark_paid(session: AsyncSession, payment: Payment, approval: CardApproval, at: datetime) -> None:
@@ -114,6 +118,10 @@ async def mark_paid(session: AsyncSession, payment: Payment, approval: CardAppro
     payment.card_type = approval.card_type
     payment.card_quota = approval.card_quota
     payment.receipt_url = approval.receipt_url
+    payment.card_issuer_code = approval.card_issuer_code
+    payment.card_issuer_name = approval.card_issuer_name
+    payment.card_publisher_code = approval.card_publisher_code
+    payment.card_publisher_name = approval.card_publisher_name
     try:
         async with session.begin_nested():
             await session.flush()
@@ -140,6 +148,7 @@ def record_cancel(
     pg_tid: str | None,
     tax_free: int = 0,
     receipt_url: str | None = None,
+    cancellation_id: str | None = None,
 ) -> PaymentCancel:
     """Appends one ``cancel_history`` entry; the last won refunded moves the payment to ``cancelled``."""
     if payment.status != PaymentStatus.PAID:
@@ -150,7 +159,7 @@ def record_cancel(
         )
     entry = PaymentCancel(
         payment_id=payment.id,
-        cancellation_id=new_cancellation_id(),
+        cancellation_id=cancellation_id or new_cancellation_id(),
         pg_tid=pg_tid,
         amount=amount,
         tax_free=tax_free,

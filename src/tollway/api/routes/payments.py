@@ -9,12 +9,14 @@ from tollway.api.body import body_docs, read_body
 from tollway.api.deps import PrincipalDep, ServicesDep, SessionDep
 from tollway.api.envelope import Envelope, ok
 from tollway.api.query import query_list
-from tollway.api.schemas import BalanceV1, PrepareBody
+from tollway.api.schemas import BalanceV1, CancelBody, PrepareBody
 from tollway.clock import from_unix
 from tollway.errors import NotFound
 from tollway.payments import prepare as prepared
 from tollway.payments import queries
-from tollway.payments.v1 import PagedPaymentsV1, PaymentV1, PrepareV1, prepare_to_v1
+from tollway.payments.cancel import CancelOrder, cancel_payment
+from tollway.payments.pgsync import cancels_of
+from tollway.payments.v1 import PagedPaymentsV1, PaymentV1, PrepareV1, payment_to_v1, prepare_to_v1
 
 router = APIRouter(tags=["payments"])
 
@@ -221,3 +223,34 @@ async def balance(imp_uid: str, principal: PrincipalDep, session: SessionDep) ->
     payment = await queries.get_payment(session, principal.merchant_id, imp_uid)
     cancels = (await queries.load_cancels(session, [payment])).get(payment.id, [])
     return ok(queries.balance_to_v1(payment, cancels))
+
+
+@router.post(
+    "/payments/cancel",
+    summary="결제취소 (전액 또는 부분)",
+    description="By `imp_uid` (wins) or `merchant_uid`. `amount` missing or 0 cancels everything left; "
+    "`checksum` is the cancellable balance you expect before this cancel (a mismatch cancels nothing). "
+    "Refusals answer HTTP 200 with `code != 0`, as V1 does.",
+    responses={200: {"model": Envelope[PaymentV1]}, 400: {"model": Envelope[None]}},
+    openapi_extra=body_docs(CancelBody),
+)
+async def cancel(request: Request, principal: PrincipalDep, services: ServicesDep) -> Response:
+    body = await read_body(request, CancelBody)
+    payment = await cancel_payment(
+        services,
+        principal.merchant_id,
+        CancelOrder(
+            imp_uid=body.imp_uid or None,
+            merchant_uid=body.merchant_uid or None,
+            amount=body.amount,
+            tax_free=body.tax_free,
+            checksum=body.checksum,
+            reason=body.reason,
+            refund_holder=body.refund_holder,
+            refund_bank=body.refund_bank,
+            refund_account=body.refund_account,
+        ),
+    )
+    async with services.sessions() as session:
+        history = await cancels_of(session, payment)
+    return ok(payment_to_v1(payment, history))

@@ -1,0 +1,39 @@
+"""Card fields as V1 sends them (``card_number`` dddd-dddd-dddd-dddd, ``expiry`` YYYY-MM, ``birth``,
+``pwd_2digit``) turned into ``CardData``. Error messages name the field and the expected form and
+never repeat what was sent."""
+
+from __future__ import annotations
+
+import re
+
+from tollway.errors import InvalidRequest
+from tollway.pg.base import CardData
+from tollway.vault import Secret
+
+_EXPIRY = re.compile(r"^(\d{4})[-/.]?(\d{2})$")
+
+
+def card_data(card_number: str, expiry: str, birth: str | None, pwd_2digit: str | None) -> CardData:
+    number = card_number.replace("-", "").replace(" ", "")
+    if not number.isdigit() or not 13 <= len(number) <= 19:
+        raise InvalidRequest("card_number must be 13 to 19 digits, written dddd-dddd-dddd-dddd")
+    match = _EXPIRY.match(expiry.strip())
+    if match is None or not 1 <= int(match.group(2)) <= 12:
+        raise InvalidRequest("expiry must be YYYY-MM (e.g. 2029-12)")
+    if birth is None or not birth.strip():
+        raise InvalidRequest("birth is required by tosspayments: YYMMDD, or a 10-digit business number")
+    identity = birth.strip().replace("-", "")
+    if not identity.isdigit() or len(identity) not in (6, 10):
+        raise InvalidRequest("birth must be YYMMDD (6 digits) or a 10-digit business number")
+    password = None
+    if pwd_2digit is not None and pwd_2digit.strip():
+        if not (len(pwd_2digit.strip()) == 2 and pwd_2digit.strip().isdigit()):
+            raise InvalidRequest("pwd_2digit must be the first 2 digits of the card password")
+        password = Secret(pwd_2digit.strip())
+    return CardData(
+        number=Secret(number),
+        expiry_year=Secret(match.group(1)[2:]),
+        expiry_month=Secret(match.group(2)),
+        identity=Secret(identity),
+        password_2digit=password,
+    )

@@ -1,0 +1,104 @@
+"""Applying what a PG says about a payment to the ledger, through the state machine.
+
+Used by every flow that calls a PG (key-in, cancel) and by reconciliation, so that an answer
+read later from a lookup is recorded exactly as the direct answer would have been.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tollway.db.models import Payment, PaymentCancel
+from tollway.payments.ledger import CardApproval, mark_failed, mark_paid, record_cancel
+from tollway.payments.states import PaymentStatus
+from tollway.pg.base import PgError, PgPayment
+from tollway.pg.toss.codes import CARD_TYPES, kftc_card_code, toss_card_name
+
+
+def approval_of(pg: PgPayment) -> CardApproval:
+    card = pg.card
+    if card is None:
+        return CardApproval(pg_tid=pg.payment_key, receipt_url=pg.receipt_url)
+    issuer_kftc = kftc_card_code(card.issuer_code)
+    acquirer = card.acquirer_code or card.issuer_code
+    return CardApproval(
+        pg_tid=pg.payment_key,
+        apply_num=card.approve_no,
+        card_code=issuer_kftc,
+        card_name=toss_card_name(card.issuer_code),
+        card_number=card.number,
+        card_type=CARD_TYPES.get(card.card_type or ""),
+        card_quota=card.installment_months,
+        receipt_url=pg.receipt_url,
+        card_issuer_code=issuer_kftc,
+        card_issuer_name=toss_card_name(card.issuer_code),
+        card_publisher_code=kftc_card_code(acquirer),
+        card_publisher_name=toss_card_name(acquirer),
+    )
+
+
+def fail_reason(error: PgError) -> str:
+    return f"[{error.code}] {error.message}"
+
+
+async def load_for_update(session: AsyncSession, payment_id: int) -> Payment:
+    """The payment row, locked on PostgreSQL until commit (SQLite has one writer anyway)."""
+    payment = await session.scalar(select(Payment).where(Payment.id == payment_id).with_for_update())
+    if payment is None:  # pragma: no cover - payments are never deleted
+        raise LookupError(payment_id)
+    return payment
+
+
+async def cancels_of(session: AsyncSession, payment: Payment) -> list[PaymentCancel]:
+    rows = await session.scalars(
+        select(PaymentCancel).where(PaymentCancel.payment_id == payment.id).order_by(PaymentCancel.id)
+    )
+    return list(rows)
+
+
+async def apply_approval(session: AsyncSession, payment: Payment, pg: PgPayment, at: datetime) -> None:
+    """An approval the PG reports (directly or on lookup): ``ready → paid``, plus any cancels it shows."""
+    if payment.status == PaymentStatus.READY:
+        await mark_paid(session, payment, approval_of(pg), pg.approved_at or at)
+    await sync_cancels(session, payment, pg, at)
+
+
+def apply_failure(payment: Payment, reason: str, at: datetime) -> None:
+    if payment.status == PaymentStatus.READY:
+        mark_failed(payment, reason[:500], at)
+
+
+async def sync_cancels(
+    session: AsyncSession, payment: Payment, pg: PgPayment, at: datetime, *, cancellation_id: str | None = None
+) -> list[PaymentCancel]:
+    """Records every cancel the PG shows that the ledger lacks (matched by transaction key).
+
+    ``cancellation_id`` names the cancel this call asked for: it goes to the newest new entry, so
+    the caller can hand the same id back to the merchant.
+    """
+    if payment.status != PaymentStatus.PAID or not pg.cancels:
+        return []
+    known = {c.pg_tid for c in await cancels_of(session, payment)}
+    fresh = [c for c in pg.cancels if c.transaction_key not in known]
+    added = []
+    for index, entry in enumerate(fresh):
+        if payment.status != PaymentStatus.PAID:
+            break
+        mine = cancellation_id if index == len(fresh) - 1 else None
+        added.append(
+            record_cancel(
+                session,
+                payment,
+                min(entry.amount, payment.amount - payment.cancel_amount),
+                entry.canceled_at or at,
+                reason=entry.reason,
+                pg_tid=entry.transaction_key,
+                tax_free=entry.tax_free,
+                receipt_url=payment.receipt_url,
+                cancellation_id=mine,
+            )
+        )
+    return added

@@ -1,0 +1,192 @@
+"""The connector interface: what Tollway asks of a PG, in PG-neutral types.
+
+Every call either returns a result or raises one of three errors, and the caller's next step
+depends only on which:
+
+- ``PgDeclined``: the PG (or the card company) said no. Nothing was charged; V1 answers ``code 0``
+  with ``status: "failed"``.
+- ``PgRejected``: the request itself was refused (bad card data, bad parameters, bad keys).
+  Nothing was charged; V1 answers ``code != 0``.
+- ``PgUnknown``: no usable answer (timeout, connection lost, 5xx, "still processing"). The
+  outcome is *unknown*: the caller must keep the record pending and reconcile by lookup, never
+  retry a charge blindly.
+
+Card data and billing keys travel as ``Secret`` so that no ``repr``, log line or error can show them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from tollway.vault import Secret
+
+
+class PgError(Exception):
+    """Base of the three outcomes; ``code``/``message`` are the PG's own."""
+
+    def __init__(self, code: str, message: str, *, http_status: int | None = None) -> None:
+        super().__init__(f"[{code}] {message}")
+        self.code = code
+        self.message = message
+        self.http_status = http_status
+
+
+class PgDeclined(PgError):
+    """A definitive no from the card company or the PG: nothing charged."""
+
+
+class PgRejected(PgError):
+    """The request was refused before anything could be charged."""
+
+
+class PgNotFound(PgRejected):
+    """A lookup found nothing (``NOT_FOUND_PAYMENT``, ``NOT_FOUND_BILLING``…)."""
+
+
+class PgUnknown(PgError):
+    """No usable answer; the outcome must be reconciled."""
+
+
+@dataclass(frozen=True, repr=False)
+class CardData:
+    """What a buyer types for a key-in payment or a billing key. Never stored, never logged."""
+
+    number: Secret  # digits only
+    expiry_year: Secret  # YY
+    expiry_month: Secret  # MM
+    identity: Secret | None  # birth YYMMDD or a 10-digit business number
+    password_2digit: Secret | None = None
+
+    def __repr__(self) -> str:
+        return "CardData(***)"
+
+
+@dataclass(frozen=True)
+class Buyer:
+    name: str | None = None
+    email: str | None = None
+    tel: str | None = None
+
+
+@dataclass(frozen=True)
+class ChargeRequest:
+    """One charge: ``order_id`` is Tollway's own id for the attempt (the imp_uid)."""
+
+    order_id: str
+    order_name: str
+    amount: int
+    tax_free: int = 0
+    installment_months: int = 0
+    interest_free: bool = False
+    use_card_point: bool = False
+    buyer: Buyer = field(default_factory=Buyer)
+    buyer_ip: str | None = None
+
+
+@dataclass(frozen=True)
+class RefundAccount:
+    bank: str  # the PG's bank code
+    number: str
+    holder: str
+
+
+@dataclass(frozen=True)
+class CancelRequest:
+    reason: str
+    amount: int | None = None  # None: everything that is left
+    tax_free: int = 0
+    #: the balance the caller believes is left; the PG refuses the cancel when it differs.
+    expected_balance: int | None = None
+    refund_account: RefundAccount | None = None
+
+
+@dataclass(frozen=True)
+class PgCard:
+    issuer_code: str | None  # the PG's own code
+    acquirer_code: str | None
+    number: str | None  # masked
+    installment_months: int = 0
+    approve_no: str | None = None
+    card_type: str | None = None  # 신용 / 체크 / 기프트 / 미확인
+    owner_type: str | None = None
+    interest_free: bool = False
+
+
+@dataclass(frozen=True)
+class PgCancel:
+    transaction_key: str
+    amount: int
+    tax_free: int
+    reason: str | None
+    canceled_at: datetime
+    receipt_key: str | None = None
+
+
+@dataclass(frozen=True)
+class PgPayment:
+    """A payment as the PG sees it. ``status`` is the PG's own (Toss: DONE, CANCELED, ABORTED…)."""
+
+    payment_key: str
+    order_id: str
+    status: str
+    method: str | None
+    total_amount: int
+    balance_amount: int
+    requested_at: datetime | None
+    approved_at: datetime | None
+    card: PgCard | None = None
+    receipt_url: str | None = None
+    cancels: tuple[PgCancel, ...] = ()
+    failure_code: str | None = None
+    failure_message: str | None = None
+    mid: str | None = None
+    type: str | None = None
+
+    @property
+    def is_approved(self) -> bool:
+        return self.status in ("DONE", "PARTIAL_CANCELED", "CANCELED") and self.approved_at is not None
+
+    @property
+    def is_failed(self) -> bool:
+        return self.status in ("ABORTED", "EXPIRED")
+
+
+@dataclass(frozen=True, repr=False)
+class PgBillingKey:
+    billing_key: Secret
+    customer_key: str
+    card: PgCard | None
+    authenticated_at: datetime | None
+
+    def __repr__(self) -> str:
+        return f"PgBillingKey(customer_key={self.customer_key!r}, billing_key=***)"
+
+
+class PgConnector(Protocol):
+    """One channel's PG. ``idempotency_key`` is derived from Tollway's own record of the attempt."""
+
+    async def confirm(self, payment_key: str, order_id: str, amount: int, *, idempotency_key: str) -> PgPayment: ...
+
+    async def get_payment(self, payment_key: str) -> PgPayment: ...
+
+    async def get_payment_by_order(self, order_id: str) -> PgPayment: ...
+
+    async def cancel(self, payment_key: str, request: CancelRequest, *, idempotency_key: str) -> PgPayment: ...
+
+    async def key_in(self, card: CardData, charge: ChargeRequest, *, idempotency_key: str) -> PgPayment: ...
+
+    async def issue_billing_key(
+        self, card: CardData, customer_key: str, buyer: Buyer, *, idempotency_key: str
+    ) -> PgBillingKey: ...
+
+    async def issue_billing_key_from_auth(
+        self, auth_key: str, customer_key: str, *, idempotency_key: str
+    ) -> PgBillingKey: ...
+
+    async def charge_billing_key(
+        self, billing_key: Secret, customer_key: str, charge: ChargeRequest, *, idempotency_key: str
+    ) -> PgPayment: ...
+
+    async def delete_billing_key(self, billing_key: Secret) -> None: ...

@@ -1,0 +1,241 @@
+"""The sandbox's persistent state: merchants (key pairs), payments, idempotency records, billing keys.
+
+Payments are kept as Toss Payment documents (JSON) with the columns lookups need; every update is
+``WHERE version = :seen`` so two concurrent cancels can never both apply to the same balance.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tollway.db.models import (
+    SandboxBillingAuth,
+    SandboxBillingKey,
+    SandboxIdempotency,
+    SandboxMerchant,
+    SandboxPayment,
+)
+
+#: The public test keys of Toss's docs (reference §1.1), always accepted, as MID ``tosspayments``.
+DOCS_SECRET_KEY = "test_sk_zXLkKEypNArWmo50nX3lmeaxYG5R"  # noqa: S105 - published test key
+DOCS_CLIENT_KEY = "test_ck_D5GePWvyJnrK0W0k6q8gLzN97Eoq"
+DOCS_MID = "tosspayments"
+
+
+def digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+class SandboxKeyConflict(Exception):
+    pass
+
+
+async def register_merchant(session: AsyncSession, mid: str, client_key: str, secret_key: str, at: datetime) -> None:
+    """Lets ``secret_key`` authenticate as ``mid`` at the sandbox. Idempotent; callers commit."""
+    key_hash = digest(secret_key)
+    existing = await session.get(SandboxMerchant, key_hash)
+    if existing is not None:
+        if existing.mid != mid:
+            raise SandboxKeyConflict(f"this sandbox secret key already belongs to MID {existing.mid}")
+        return
+    async with session.begin_nested():
+        session.add(SandboxMerchant(secret_key_hash=key_hash, mid=mid, client_key=client_key, created_at=at))
+
+
+async def mid_for_secret(session: AsyncSession, secret_key: str) -> str | None:
+    if secret_key == DOCS_SECRET_KEY:
+        return DOCS_MID
+    row = await session.get(SandboxMerchant, digest(secret_key))
+    return row.mid if row else None
+
+
+@dataclass
+class StoredPayment:
+    payment_key: str
+    version: int
+    doc: dict[str, Any]
+
+
+def _load(row: SandboxPayment) -> StoredPayment:
+    return StoredPayment(row.payment_key, row.version, orjson.loads(row.doc))
+
+
+class Store:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    # -- merchants -------------------------------------------------------------------------------
+
+    async def mid_for_secret(self, secret_key: str) -> str | None:
+        async with self.sessions() as session:
+            return await mid_for_secret(session, secret_key)
+
+    # -- idempotency -----------------------------------------------------------------------------
+
+    async def claim(self, key_hash: str, at: datetime) -> SandboxIdempotency | None:
+        """None when this request now owns the key; else the existing record (processing or done)."""
+        async with self.sessions() as session:
+            try:
+                session.add(SandboxIdempotency(key_hash=key_hash, state="processing", created_at=at))
+                await session.commit()
+                return None
+            except IntegrityError:
+                await session.rollback()
+            return await session.get(SandboxIdempotency, key_hash)
+
+    async def finish(self, key_hash: str, status_code: int, body: bytes) -> None:
+        async with self.sessions() as session:
+            await session.execute(
+                update(SandboxIdempotency)
+                .where(SandboxIdempotency.key_hash == key_hash)
+                .values(state="done", status_code=status_code, body=body.decode())
+            )
+            await session.commit()
+
+    async def release(self, key_hash: str) -> None:
+        async with self.sessions() as session:
+            await session.execute(delete(SandboxIdempotency).where(SandboxIdempotency.key_hash == key_hash))
+            await session.commit()
+
+    async def forget_idempotency_before(self, cutoff: datetime) -> int:
+        async with self.sessions() as session:
+            result = await session.execute(delete(SandboxIdempotency).where(SandboxIdempotency.created_at < cutoff))
+            await session.commit()
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    # -- payments --------------------------------------------------------------------------------
+
+    async def by_key(self, mid: str, payment_key: str) -> StoredPayment | None:
+        async with self.sessions() as session:
+            row = await session.get(SandboxPayment, payment_key)
+            return _load(row) if row is not None and row.mid == mid else None
+
+    async def by_order(self, mid: str, order_id: str) -> StoredPayment | None:
+        async with self.sessions() as session:
+            row = await session.scalar(
+                select(SandboxPayment).where(SandboxPayment.mid == mid, SandboxPayment.order_id == order_id)
+            )
+            return _load(row) if row is not None else None
+
+    async def insert(self, mid: str, doc: dict[str, Any], at: datetime, *, replace_aborted: bool = True) -> bool:
+        """Adds a payment; False when the (mid, orderId) is taken by a payment that is not ABORTED."""
+        async with self.sessions() as session:
+            if replace_aborted:
+                await session.execute(
+                    delete(SandboxPayment).where(
+                        SandboxPayment.mid == mid,
+                        SandboxPayment.order_id == doc["orderId"],
+                        SandboxPayment.status.in_(("ABORTED", "EXPIRED")),
+                    )
+                )
+            session.add(
+                SandboxPayment(
+                    payment_key=doc["paymentKey"],
+                    mid=mid,
+                    order_id=doc["orderId"],
+                    status=doc["status"],
+                    version=0,
+                    doc=orjson.dumps(doc).decode(),
+                    created_at=at,
+                    updated_at=at,
+                )
+            )
+            try:
+                await session.commit()
+            except IntegrityError:
+                await session.rollback()
+                return False
+            return True
+
+    async def replace(self, stored: StoredPayment, doc: dict[str, Any], at: datetime) -> bool:
+        """Writes ``doc`` if nobody changed the payment since ``stored`` was read."""
+        async with self.sessions() as session:
+            result = await session.execute(
+                update(SandboxPayment)
+                .where(SandboxPayment.payment_key == stored.payment_key, SandboxPayment.version == stored.version)
+                .values(doc=orjson.dumps(doc).decode(), status=doc["status"], version=stored.version + 1, updated_at=at)
+            )
+            await session.commit()
+            return bool(getattr(result, "rowcount", 0))
+
+    async def ledger(self, mid: str) -> list[dict[str, Any]]:
+        async with self.sessions() as session:
+            rows = await session.scalars(
+                select(SandboxPayment).where(SandboxPayment.mid == mid).order_by(SandboxPayment.created_at)
+            )
+            return [orjson.loads(row.doc) for row in rows]
+
+    # -- billing ---------------------------------------------------------------------------------
+
+    async def add_billing_key(
+        self, mid: str, billing_key: str, customer_key: str, doc: dict[str, Any], at: datetime
+    ) -> None:
+        async with self.sessions() as session:
+            session.add(
+                SandboxBillingKey(
+                    billing_key_hash=digest(billing_key),
+                    mid=mid,
+                    customer_key=customer_key,
+                    doc=orjson.dumps(doc).decode(),
+                    created_at=at,
+                )
+            )
+            await session.commit()
+
+    async def billing_key(self, mid: str, billing_key: str) -> SandboxBillingKey | None:
+        async with self.sessions() as session:
+            row = await session.get(SandboxBillingKey, digest(billing_key))
+            return row if row is not None and row.mid == mid and row.deleted_at is None else None
+
+    async def delete_billing_key(self, mid: str, billing_key: str, at: datetime) -> bool:
+        async with self.sessions() as session:
+            result = await session.execute(
+                update(SandboxBillingKey)
+                .where(
+                    SandboxBillingKey.billing_key_hash == digest(billing_key),
+                    SandboxBillingKey.mid == mid,
+                    SandboxBillingKey.deleted_at.is_(None),
+                )
+                .values(deleted_at=at)
+            )
+            await session.commit()
+            return bool(getattr(result, "rowcount", 0))
+
+    async def add_billing_auth(
+        self, mid: str, auth_key: str, customer_key: str, doc: dict[str, Any], at: datetime
+    ) -> None:
+        async with self.sessions() as session:
+            session.add(
+                SandboxBillingAuth(
+                    auth_key=auth_key, mid=mid, customer_key=customer_key, doc=orjson.dumps(doc).decode(), created_at=at
+                )
+            )
+            await session.commit()
+
+    async def use_billing_auth(self, mid: str, auth_key: str, customer_key: str, at: datetime) -> dict[str, Any] | None:
+        """The card behind a one-time ``authKey``, consumed; None when unknown, used or not this customer's."""
+        async with self.sessions() as session:
+            result = await session.execute(
+                update(SandboxBillingAuth)
+                .where(
+                    SandboxBillingAuth.auth_key == auth_key,
+                    SandboxBillingAuth.mid == mid,
+                    SandboxBillingAuth.customer_key == customer_key,
+                    SandboxBillingAuth.used_at.is_(None),
+                )
+                .values(used_at=at)
+            )
+            if not getattr(result, "rowcount", 0):
+                await session.rollback()
+                return None
+            row = await session.get(SandboxBillingAuth, auth_key)
+            await session.commit()
+            return orjson.loads(row.doc) if row is not None else None
