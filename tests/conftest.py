@@ -152,6 +152,26 @@ async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
+@contextlib.asynccontextmanager
+async def serving(services: Services, sock: socket.socket) -> AsyncIterator[str]:
+    """Serves the gateway app on ``sock`` in this event loop; yields its base URL."""
+    app = create_app(services=services)
+    config = uvicorn.Config(app, lifespan="off", log_level="warning", timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    for _ in range(500):
+        if server.started:
+            break
+        await asyncio.sleep(0.01)
+    assert server.started, "the test server did not start"
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, timeout=15)
+
+
 @pytest.fixture
 async def live(services: Services, server_socket: socket.socket) -> AsyncIterator[str]:
     """The gateway (with its sandbox PG) served over real HTTP on loopback; yields its base URL.
@@ -159,18 +179,8 @@ async def live(services: Services, server_socket: socket.socket) -> AsyncIterato
     Connectors reach the sandbox through this server, so every PG call in a test that uses it
     crosses a real socket.
     """
-    app = create_app(services=services)
-    config = uvicorn.Config(app, lifespan="off", log_level="warning", timeout_graceful_shutdown=5)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[server_socket]))
-    for _ in range(500):
-        if server.started:
-            break
-        await asyncio.sleep(0.01)
-    yield f"http://127.0.0.1:{server_socket.getsockname()[1]}"
-    server.should_exit = True
-    with contextlib.suppress(asyncio.CancelledError):
-        await asyncio.wait_for(task, timeout=15)
+    async with serving(services, server_socket) as url:
+        yield url
 
 
 @dataclass(frozen=True)

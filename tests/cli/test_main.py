@@ -130,7 +130,7 @@ def test_merchant_and_channel_commands(data_dir: Path) -> None:
     assert added.returncode == 0 and "(default)" in added.stdout, added.stdout + added.stderr
     second = subprocess.run(
         [*TOLLWAY, "channel", "add", code, "--mid", "midb", "--client-key", "test_ck_b", "--pg-provider", "uplus"],
-        env={**_env(data_dir), **env_secret},
+        env={**_env(data_dir), "TOLLWAY_CHANNEL_SECRET_KEY": "test_sk_other_value"},
         capture_output=True,
         text=True,
         timeout=60,

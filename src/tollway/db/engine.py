@@ -35,11 +35,16 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     if is_sqlite(full):
         engine = create_async_engine(full, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(full, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # The driver's own transaction handling is off: it would start a transaction only before a
+    # write, so a SAVEPOINT would open one and its RELEASE would commit it. _sqlite_begin starts
+    # every transaction instead.
+    dbapi_conn.isolation_level = None
     # WAL lets readers run beside the one writer; a busy writer makes others wait instead of failing.
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -51,3 +56,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # IMMEDIATE takes the write lock up front, so two transactions never both read and then find
+    # they cannot write (SQLITE_BUSY_SNAPSHOT, which no busy timeout waits out): they queue instead.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
