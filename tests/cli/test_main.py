@@ -95,6 +95,20 @@ def test_serve_on_an_empty_machine_creates_and_then_reuses_a_demo_merchant(data_
         token = answer.json()["response"]["access_token"]
         pg = httpx.get(f"{server.base}/users/pg", headers={"Authorization": f"Bearer {token}"}).json()["response"]
         assert pg[0]["sandbox"] is True and pg[0]["pg_provider"] == "tosspayments"
+        # the embedded default takes a payment through its own sandbox PG, over loopback HTTP
+        paid = httpx.post(
+            f"{server.base}/subscribe/payments/onetime",
+            headers={"Authorization": token},
+            json={
+                "merchant_uid": "cli-order-1",
+                "amount": 1000,
+                "card_number": "4330-1234-1234-0005",
+                "expiry": "2030-12",
+                "birth": "900101",
+            },
+            timeout=30,
+        ).json()
+        assert paid["code"] == 0 and paid["response"]["status"] == "paid", paid
     finally:
         second_log = server.stop()
     assert "demo merchant reused" in second_log
@@ -156,3 +170,54 @@ def test_serve_without_migrating_refuses_an_unmigrated_database(tmp_path: Path) 
         timeout=60,
     )
     assert result.returncode == 1 and "tollway db upgrade" in result.stdout
+
+
+def test_reconcile_command_reports_what_it_settled(data_dir: Path) -> None:
+    assert _tollway(data_dir, "db", "upgrade").returncode == 0
+    done = _tollway(data_dir, "reconcile")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "still pending" in done.stdout and "paid" in done.stdout
+
+
+def test_the_sandbox_can_be_served_alone(data_dir: Path) -> None:
+    port = _free_port()
+    log = data_dir.parent / "sandbox.log"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    added = _tollway(data_dir, "sandbox", "add-key", "--mid", "othershop", "--secret-key", "test_sk_othershop")
+    assert added.returncode == 0, added.stdout + added.stderr
+    refused = _tollway(data_dir, "sandbox", "add-key", "--mid", "x", "--secret-key", "live_sk_real")
+    assert refused.returncode == 1 and "test keys only" in refused.stdout
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [*TOLLWAY, "sandbox", "serve", "--port", str(port)],
+            env=_env(data_dir),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}/sandbox/toss"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        body = {
+            "amount": 15000,
+            "orderId": "alone-0001",
+            "orderName": "x",
+            "cardNumber": "4330123412340005",
+            "cardExpirationYear": "30",
+            "cardExpirationMonth": "12",
+            "customerIdentityNumber": "900101",
+        }
+        for secret in ("test_sk_zXLkKEypNArWmo50nX3lmeaxYG5R", "test_sk_othershop"):
+            answer = httpx.post(f"{base}/v1/payments/key-in", json=body, auth=(secret, ""), timeout=10)
+            assert answer.status_code == 200 and answer.json()["status"] == "DONE", answer.text
+        # the gateway's V1 API is not there: only the sandbox is served
+        assert httpx.post(f"http://127.0.0.1:{port}/users/getToken", json={}).status_code == 404
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    assert "docs test key" in log.read_text()

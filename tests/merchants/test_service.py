@@ -133,3 +133,40 @@ async def test_a_duplicate_mid_and_unknown_provider_are_refused(services: Servic
                 secret_key=Secret("sk"),
                 sandbox=True,
             )
+
+
+async def test_a_sandbox_channel_takes_test_keys_only_and_lets_them_into_the_sandbox(
+    services: Services, merchant: MerchantFixture
+) -> None:
+    from tollway.sandbox.store import mid_for_secret
+
+    async with services.sessions() as session:
+        found = await get_merchant(session, merchant.user_code)
+        with pytest.raises(InvalidRequest, match="test key"):
+            await add_channel(
+                session,
+                services.clock,
+                services.vault,
+                found,
+                pg_provider="tosspayments",
+                mid="realmid",
+                client_key="live_ck_a",
+                secret_key=Secret("live_sk_a"),
+                sandbox=True,
+            )
+    async with services.sessions() as session:
+        assert await mid_for_secret(session, "test_sk_tosstest") == "tosstest"
+        assert await mid_for_secret(session, "test_sk_nobody") is None
+        found = await get_merchant(session, merchant.user_code)
+        with pytest.raises(BusinessError, match="already belongs to MID tosstest"):
+            await add_channel(
+                session,
+                services.clock,
+                services.vault,
+                found,
+                pg_provider="tosspayments",
+                mid="another",
+                client_key="test_ck_b",
+                secret_key=Secret("test_sk_tosstest"),
+                sandbox=True,
+            )

@@ -130,7 +130,9 @@ async def test_another_merchant_s_payment_cannot_be_cancelled(
         ({"imp_uid": "x", "refund_holder": "a", "refund_bank": "999", "refund_account": "1"}, "refund_bank"),
     ],
 )
-async def test_bad_cancel_input_is_a_400(live: str, merchant: MerchantFixture, body: dict[str, Any], expected: str) -> None:
+async def test_bad_cancel_input_is_a_400(
+    live: str, merchant: MerchantFixture, body: dict[str, Any], expected: str
+) -> None:
     async with v1_client(live, merchant) as api:
         answer = await api.post(CANCEL, json=body)
     assert answer.status_code == 400 and answer.json()["code"] == 1 and expected in answer.json()["message"]
