@@ -26,6 +26,16 @@ def forms(number: str) -> list[str]:
     return [number, digits, f"{digits[:4]} {digits[4:8]} {digits[8:12]} {digits[12:]}"]
 
 
+def read_sqlite_files(db: Path) -> dict[str, str]:
+    """The database file, its WAL and shared memory, as text (free pages and all)."""
+    found = {}
+    for suffix in ("", "-wal", "-shm"):
+        part = Path(f"{db}{suffix}")
+        if part.exists():
+            found[f"file{suffix}"] = part.read_bytes().decode("latin-1")
+    return found
+
+
 async def dump_rows(services: Services) -> str:
     lines = []
     async with services.sessions() as session:
@@ -76,10 +86,7 @@ async def test_card_numbers_are_never_stored_or_logged(
     url = services.settings.resolved_database_url()
     if url.startswith("sqlite"):
         db = Path(url.split(":///", 1)[1])
-        for suffix in ("", "-wal", "-shm"):
-            part = Path(f"{db}{suffix}")
-            if part.exists():
-                haystacks[f"file{suffix}"] = part.read_bytes().decode("latin-1")
+        haystacks.update(read_sqlite_files(db))
     # the scan can see what was stored: the masked number is there, the clear one must not be
     assert "43301234****000*" in haystacks["rows"]
     if "file" in haystacks:
