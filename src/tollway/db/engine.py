@@ -30,7 +30,7 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
     full = async_url(url)
     if is_sqlite(full):
         engine = create_async_engine(full, connect_args={"timeout": 30})

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tollway.db.models import Payment, PaymentCancel, PgChannel
 from tollway.errors import InvalidRequest, NotFound
 from tollway.payments.states import PaymentStatus
-from tollway.payments.v1 import PagedPaymentsV1, PaymentV1, paged, payment_to_v1
+from tollway.payments.v1 import PagedPaymentsV1, PaymentData, PaymentV1, paged, payment_to_v1
 
 NOT_FOUND = "존재하지 않는 결제정보입니다."
 SORTINGS = ("-started", "started", "-paid", "paid", "-updated", "updated")
@@ -79,7 +79,7 @@ def parse_page(page: int | None, limit: int | None) -> Page:
     return Page(page, limit)
 
 
-async def load_cancels(session: AsyncSession, payments: Sequence[Payment]) -> dict[int, list[PaymentCancel]]:
+async def load_cancels(session: AsyncSession, payments: Sequence[PaymentData]) -> dict[int, list[PaymentCancel]]:
     """Cancel history for the payments that have any, in one query (none when nothing was cancelled)."""
     ids = [p.id for p in payments if p.cancel_amount > 0]
     found: dict[int, list[PaymentCancel]] = defaultdict(list)
@@ -92,7 +92,7 @@ async def load_cancels(session: AsyncSession, payments: Sequence[Payment]) -> di
     return found
 
 
-async def to_v1_list(session: AsyncSession, payments: Sequence[Payment]) -> list[PaymentV1]:
+async def to_v1_list(session: AsyncSession, payments: Sequence[PaymentData]) -> list[PaymentV1]:
     cancels = await load_cancels(session, payments)
     return [payment_to_v1(p, cancels.get(p.id, ())) for p in payments]
 
@@ -121,7 +121,14 @@ async def lookup_one(session: AsyncSession, merchant_id: int, imp_uid: str, *, i
     payment is a test payment, and hiding them all would break every client that sends the V1
     default (the Java client always sends ``include_sandbox=false``).
     """
-    payment = await get_payment(session, merchant_id, imp_uid)
+    # A Core row, not an ORM entity: this is the hottest read, and the V1 object needs no identity map.
+    payment = (
+        await session.execute(
+            select(Payment.__table__).where(Payment.imp_uid == imp_uid, Payment.merchant_id == merchant_id)
+        )
+    ).one_or_none()
+    if payment is None:
+        raise NotFound(NOT_FOUND)
     if payment.sandbox and not include_sandbox and await merchant_has_live_channel(session, merchant_id):
         raise NotFound(NOT_FOUND)
     return (await to_v1_list(session, [payment]))[0]

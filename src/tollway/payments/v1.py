@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import Row
 from typing_extensions import TypedDict
 
 from tollway.clock import to_unix
@@ -112,7 +113,11 @@ def cancel_to_v1(entry: PaymentCancel) -> CancelHistoryV1:
     }
 
 
-def payment_to_v1(p: Payment, cancels: Sequence[PaymentCancel] = ()) -> PaymentV1:
+#: A payment as an ORM entity or as a Core row of the ``payments`` table (same attribute names).
+PaymentData = Payment | Row[Any]
+
+
+def payment_to_v1(p: PaymentData, cancels: Sequence[PaymentCancel] = ()) -> PaymentV1:
     return {
         "imp_uid": p.imp_uid,
         "merchant_uid": p.merchant_uid,

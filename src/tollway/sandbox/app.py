@@ -357,6 +357,7 @@ class Sandbox:
         outcome: cards.Outcome,
         *,
         existing: StoredPayment | None = None,
+        retry: bool = False,
     ) -> Answer:
         """Applies a test card's outcome to a payment being approved and stores the result."""
         error = cards.OUTCOME_ERRORS[outcome]
@@ -372,16 +373,20 @@ class Sandbox:
                 card=None,
                 failure={"code": failed.code, "message": failed.message},
             )
-            await self._write(caller, doc, existing)
+            await self._write(caller, doc, existing, retry=retry)
             raise failed
-        if not await self._write(caller, doc, existing):
+        if not await self._write(caller, doc, existing, retry=retry):
             raise TossApiError("DUPLICATED_ORDER_ID")
         hang = self.config.hang_seconds if outcome is cards.Outcome.HANG else 0.0
         return Answer(200, _public(doc), hang=hang)
 
-    async def _write(self, caller: Caller, doc: dict[str, Any], existing: StoredPayment | None) -> bool:
+    async def _write(
+        self, caller: Caller, doc: dict[str, Any], existing: StoredPayment | None, *, retry: bool = False
+    ) -> bool:
+        """Stores a settled payment. ``retry``: the orderId was tried before and ABORTED/EXPIRED,
+        and this attempt replaces that record (Toss lets an aborted order be tried again)."""
         if existing is None:
-            return await self.store.insert(caller.mid, doc, self.clock.now())
+            return await self.store.insert(caller.mid, doc, self.clock.now(), replace_aborted=retry)
         if not await self.store.replace(existing, doc, self.clock.now()):
             raise TossApiError("FORBIDDEN_CONSECUTIVE_REQUEST")
         return True
@@ -433,7 +438,7 @@ class Sandbox:
             base_url=self._base_url(request),
             approved=True,
         )
-        return await self._settle(caller, doc, card.outcome)
+        return await self._settle(caller, doc, card.outcome, retry=existing is not None)
 
     async def confirm(self, caller: Caller, body: dict[str, Any], request: Request) -> Answer:
         payment_key = body.get("paymentKey")
@@ -626,7 +631,7 @@ class Sandbox:
             base_url=self._base_url(request),
             approved=True,
         )
-        return await self._settle(caller, doc, card.outcome)
+        return await self._settle(caller, doc, card.outcome, retry=existing is not None)
 
     async def billing_delete(self, caller: Caller, _: dict[str, Any], request: Request) -> Answer:
         if not await self.store.delete_billing_key(caller.mid, request.path_params["billing_key"], self.clock.now()):

@@ -71,12 +71,19 @@ def _load(row: SandboxPayment) -> StoredPayment:
 class Store:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
+        self._mids: dict[str, str] = {}  # secret digest → MID; a key's MID never changes
 
     # -- merchants -------------------------------------------------------------------------------
 
     async def mid_for_secret(self, secret_key: str) -> str | None:
-        async with self.sessions() as session:
-            return await mid_for_secret(session, secret_key)
+        key_hash = digest(secret_key)
+        mid = self._mids.get(key_hash)
+        if mid is None:
+            async with self.sessions() as session:
+                mid = await mid_for_secret(session, secret_key)
+            if mid is not None:
+                self._mids[key_hash] = mid
+        return mid
 
     # -- idempotency -----------------------------------------------------------------------------
 
@@ -125,7 +132,7 @@ class Store:
             )
             return _load(row) if row is not None else None
 
-    async def insert(self, mid: str, doc: dict[str, Any], at: datetime, *, replace_aborted: bool = True) -> bool:
+    async def insert(self, mid: str, doc: dict[str, Any], at: datetime, *, replace_aborted: bool = False) -> bool:
         """Adds a payment; False when the (mid, orderId) is taken by a payment that is not ABORTED."""
         async with self.sessions() as session:
             if replace_aborted:
