@@ -412,19 +412,28 @@ class Sandbox:
     # -- Toss endpoints ------------------------------------------------------------------------
 
     async def key_in(self, caller: Caller, body: dict[str, Any], request: Request) -> Answer:
-        amount = self._amount(body)
-        order_id, order_name = self._order(body)
-        tax_free = self._tax_free(body, amount)
+        self._tax_free(body, self._amount(body))
+        self._order(body)
         card, masked = self._card(body)
         if body.get("customerIdentityNumber") is None:
             raise TossApiError("INVALID_REQUIRED_PARAM", "필수 파라미터가 누락되었습니다. (customerIdentityNumber)")
+        return await self._charge(caller, body, request, card, masked, kind="NORMAL")
+
+    async def _charge(
+        self, caller: Caller, body: dict[str, Any], request: Request, card: cards.TestCard, masked: str, *, kind: str
+    ) -> Answer:
+        """What a key-in payment and a billing charge share once the card is known: the amount and
+        installment rules, the orderId's uniqueness, and the test card's outcome."""
+        amount = self._amount(body)
+        order_id, order_name = self._order(body)
+        tax_free = self._tax_free(body, amount)
         if amount < CARD_MINIMUM:
             raise TossApiError("BELOW_MINIMUM_AMOUNT")
         months = self._installment(body, amount)
-        interest_free = bool(body.get("useFreeInstallmentPlan"))
         existing = await self.store.by_order(caller.mid, order_id)
         if existing is not None and existing.doc["status"] not in ("ABORTED", "EXPIRED"):
             raise TossApiError("DUPLICATED_ORDER_ID")
+        interest_free = bool(body.get("useFreeInstallmentPlan"))
         doc = self._payment_doc(
             caller,
             payment_key=_new_payment_key(caller.mid, self.clock.now()),
@@ -432,7 +441,7 @@ class Sandbox:
             order_name=order_name,
             amount=amount,
             tax_free=tax_free,
-            kind="NORMAL",
+            kind=kind,
             status="DONE",
             card=self._card_doc(card, masked, amount, months, interest_free),
             base_url=self._base_url(request),
@@ -605,33 +614,11 @@ class Sandbox:
         customer_key = self._customer_key(body)
         if customer_key != row.customer_key:
             raise TossApiError("NOT_MATCHES_CUSTOMER_KEY")
-        amount = self._amount(body)
-        order_id, order_name = self._order(body)
-        tax_free = self._tax_free(body, amount)
-        if amount < CARD_MINIMUM:
-            raise TossApiError("BELOW_MINIMUM_AMOUNT")
-        months = self._installment(body, amount)
-        existing = await self.store.by_order(caller.mid, order_id)
-        if existing is not None and existing.doc["status"] not in ("ABORTED", "EXPIRED"):
-            raise TossApiError("DUPLICATED_ORDER_ID")
         stored = orjson.loads(row.doc)
         card = cards.TestCard(
             cards.Outcome(stored["outcome"]), stored["issuerCode"], stored["acquirerCode"], stored["cardType"]
         )
-        doc = self._payment_doc(
-            caller,
-            payment_key=_new_payment_key(caller.mid, self.clock.now()),
-            order_id=order_id,
-            order_name=order_name,
-            amount=amount,
-            tax_free=tax_free,
-            kind="BILLING",
-            status="DONE",
-            card=self._card_doc(card, stored["number"], amount, months, bool(body.get("useFreeInstallmentPlan"))),
-            base_url=self._base_url(request),
-            approved=True,
-        )
-        return await self._settle(caller, doc, card.outcome, retry=existing is not None)
+        return await self._charge(caller, body, request, card, stored["number"], kind="BILLING")
 
     async def billing_delete(self, caller: Caller, _: dict[str, Any], request: Request) -> Answer:
         if not await self.store.delete_billing_key(caller.mid, request.path_params["billing_key"], self.clock.now()):
