@@ -11,6 +11,7 @@ from tollway.api.deps import PrincipalDep, ServicesDep
 from tollway.api.envelope import Envelope, ok
 from tollway.api.schemas import OnetimeBody
 from tollway.errors import InvalidRequest
+from tollway.payments.approve import ChargeOptions
 from tollway.payments.keyin import KeyInOrder, pay_key_in
 from tollway.payments.ledger import PaymentRequest
 from tollway.payments.v1 import PaymentV1, payment_to_v1
@@ -64,9 +65,11 @@ async def onetime(request: Request, principal: PrincipalDep, services: ServicesD
         ),
         card=card,
         pg=body.pg,
-        interest_free=bool(body.interest_free_by_merchant),
-        use_card_point=bool(body.use_card_point),
-        buyer_ip=body.browser_ip or (request.client.host if request.client else None),
+        options=ChargeOptions(
+            interest_free=bool(body.interest_free_by_merchant),
+            use_card_point=bool(body.use_card_point),
+            buyer_ip=body.browser_ip or (request.client.host if request.client else None),
+        ),
     )
     payment = await pay_key_in(services, principal.merchant_id, order)
     return ok(payment_to_v1(payment))

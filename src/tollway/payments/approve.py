@@ -1,0 +1,141 @@
+"""Charging a card through a PG, for every flow that does (key-in, billing "again", schedules).
+
+The order of steps is what makes it safe:
+
+1. open the payment and mark its approval call *before* calling the PG, and commit: the payment
+   now holds its merchant_uid, so a concurrent duplicate is refused by the database;
+2. call the PG with an Idempotency-Key derived from the imp_uid (a replay can never charge twice);
+3. record the outcome. When there is none (timeout, lost connection, 5xx) the payment stays
+   ``ready`` with its call marked, and ``payments.reconcile`` settles it by looking the order up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tollway.db.models import Payment, PgChannel
+from tollway.errors import BusinessError
+from tollway.payments.ledger import ALREADY_PAID, PaymentRequest, open_payment
+from tollway.payments.pgsync import apply_approval, apply_failure, fail_reason, load_for_update
+from tollway.payments.states import PaymentStatus, begin_approval
+from tollway.pg.base import Buyer, ChargeRequest, PgConnector, PgDeclined, PgPayment, PgRejected, PgUnknown
+from tollway.services import Services
+
+IN_FLIGHT = (
+    "같은 merchant_uid의 결제가 진행 중입니다. (a payment for merchant_uid {merchant_uid} is being processed; "
+    "look it up with GET /payments/find/{merchant_uid})"
+)
+UNKNOWN_OUTCOME = (
+    "PG사의 결제 결과를 확인하지 못했습니다. 결과를 자동으로 확인합니다. "
+    "(no answer from the PG for {imp_uid}; it is being reconciled: look it up with GET /payments/{imp_uid})"
+)
+
+#: One PG call: (connector, charge, idempotency key) → the PG's payment.
+Charge = Callable[[PgConnector, ChargeRequest, str], Awaitable[PgPayment]]
+#: Runs in the transaction that opens the payment (e.g. a schedule records its imp_uid there).
+OnOpen = Callable[[AsyncSession, Payment], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ChargeOptions:
+    interest_free: bool = False
+    use_card_point: bool = False
+    buyer_ip: str | None = None
+
+
+class ApprovalRefused(BusinessError):
+    """The PG refused the request (recorded as failed); ``payment`` is the failed attempt."""
+
+    def __init__(self, message: str, payment: Payment) -> None:
+        super().__init__(message, code=-1)
+        self.payment = payment
+
+
+async def refuse_duplicate(services: Services, merchant_id: int, merchant_uid: str) -> None:
+    async with services.sessions() as session:
+        holder = await session.scalar(
+            select(Payment.status).where(Payment.merchant_id == merchant_id, Payment.merchant_uid_hold == merchant_uid)
+        )
+    if holder == PaymentStatus.PAID:
+        raise BusinessError(ALREADY_PAID.format(merchant_uid=merchant_uid))
+    raise BusinessError(IN_FLIGHT.format(merchant_uid=merchant_uid))
+
+
+def charge_request(imp_uid: str, request: PaymentRequest, options: ChargeOptions) -> ChargeRequest:
+    return ChargeRequest(
+        order_id=imp_uid,
+        order_name=(request.name or request.merchant_uid)[:100],
+        amount=request.amount,
+        tax_free=request.tax_free,
+        installment_months=request.card_quota,
+        interest_free=options.interest_free,
+        use_card_point=options.use_card_point,
+        buyer=Buyer(request.buyer_name, request.buyer_email, request.buyer_tel),
+        buyer_ip=options.buyer_ip,
+    )
+
+
+async def open_for_approval(
+    services: Services,
+    merchant_id: int,
+    channel: PgChannel,
+    request: PaymentRequest,
+    on_open: OnOpen | None = None,
+) -> Payment:
+    """Step 1: the ``ready`` payment, holding its merchant_uid, committed."""
+    async with services.sessions() as session:
+        payment = await open_payment(session, merchant_id, channel, request, services.clock.now())
+        begin_approval(payment, services.clock.now())
+        if on_open is not None:
+            await on_open(session, payment)
+        try:
+            await session.commit()
+        except IntegrityError:
+            await session.rollback()
+            await refuse_duplicate(services, merchant_id, request.merchant_uid)
+            raise  # pragma: no cover - refuse_duplicate always raises
+        return payment
+
+
+async def approve(
+    services: Services,
+    payment: Payment,
+    channel: PgChannel,
+    request: PaymentRequest,
+    call: Charge,
+    *,
+    options: ChargeOptions = ChargeOptions(),
+    refused: str = "{reason}",
+) -> Payment:
+    """Steps 2 and 3 for an opened payment. Returns it ``paid`` or, for a decline, ``failed``;
+    raises ``ApprovalRefused`` for a refused request and ``BusinessError`` (code -1) when the
+    outcome is unknown (the payment is left pending for reconciliation)."""
+    connector = services.pg.for_channel(channel)
+    charge = charge_request(payment.imp_uid, request, options)
+    try:
+        result = await call(connector, charge, f"tollway-{payment.imp_uid}-approve")
+    except PgDeclined as exc:
+        return await settle_failure(services, payment.id, fail_reason(exc))
+    except PgRejected as exc:
+        failed = await settle_failure(services, payment.id, fail_reason(exc))
+        raise ApprovalRefused(refused.format(reason=fail_reason(exc)), failed) from None
+    except PgUnknown:
+        raise BusinessError(UNKNOWN_OUTCOME.format(imp_uid=payment.imp_uid), code=-1) from None
+    async with services.sessions() as session:
+        paid = await load_for_update(session, payment.id)
+        await apply_approval(session, paid, result, services.clock.now())
+        await session.commit()
+        return paid
+
+
+async def settle_failure(services: Services, payment_id: int, reason: str) -> Payment:
+    async with services.sessions() as session:
+        payment = await load_for_update(session, payment_id)
+        apply_failure(payment, reason, services.clock.now())
+        await session.commit()
+        return payment
