@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import httpx
 import swagger_ui_bundle
@@ -17,8 +18,9 @@ from starlette.responses import HTMLResponse, Response
 from tollway import __version__
 from tollway.api.envelope import install_error_handlers, ok
 from tollway.api.paths import NormalizePath
-from tollway.api.routes import codes, payments, subscribe, users
+from tollway.api.routes import billing, codes, payments, subscribe, users
 from tollway.api.throttle import AuthThrottle
+from tollway.billing.worker import Worker
 from tollway.clock import Clock, SystemClock
 from tollway.config import Settings
 from tollway.db.engine import create_engine, is_sqlite, sessionmaker
@@ -37,6 +39,11 @@ gateway's base URL and it works unchanged.
 Authenticate with `POST /users/getToken`, then send the token as `Authorization: <token>`,
 `Authorization: Bearer <token>` or `X-ImpTokenHeader: <token>`.
 """
+
+
+def new_worker(services: Services) -> Worker:
+    s = services.settings
+    return Worker(services, concurrency=s.worker_concurrency, lease=timedelta(seconds=s.worker_lease_seconds))
 
 
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
@@ -60,7 +67,11 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         sandbox=Sandbox(
             sessions,
             clock,
-            SandboxConfig(slow_seconds=settings.sandbox_slow_seconds, hang_seconds=settings.sandbox_hang_seconds),
+            SandboxConfig(
+                slow_seconds=settings.sandbox_slow_seconds,
+                hang_seconds=settings.sandbox_hang_seconds,
+                charge_latency_seconds=settings.sandbox_charge_latency_seconds,
+            ),
         ),
     )
 
@@ -72,7 +83,12 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         interval = services.settings.reconcile_interval_seconds
         reconciler = asyncio.create_task(run_periodically(services, interval)) if interval > 0 else None
+        worker = new_worker(services) if services.settings.worker_enabled else None
+        worker_task = asyncio.create_task(worker.run()) if worker is not None else None
         yield
+        if worker is not None and worker_task is not None:
+            worker.stop()  # finishes what it claimed
+            await worker_task
         if reconciler is not None:
             reconciler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -94,6 +110,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(payments.router)
     app.include_router(codes.router)
     app.include_router(subscribe.router)
+    app.include_router(billing.router)
     if services.settings.sandbox_enabled:
         app.mount("/sandbox/toss", create_sandbox_app(services.sandbox))
     app.mount("/docs/static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-static")

@@ -40,6 +40,14 @@ class Settings(BaseSettings):
     #: How long the sandbox's ``slow`` and ``hang`` test cards take to answer, in seconds.
     sandbox_slow_seconds: float = 2.0
     sandbox_hang_seconds: float = 75.0
+    #: Extra time the sandbox takes to answer every charge (benchmarks: a PG answers in ~200 ms).
+    sandbox_charge_latency_seconds: float = 0.0
+    #: Run the schedule worker inside ``tollway serve`` (``tollway worker`` runs it alone).
+    worker_enabled: bool = True
+    #: Scheduled charges a worker keeps in flight at once.
+    worker_concurrency: int = 32
+    #: A claim older than this is taken over by another worker (its worker died).
+    worker_lease_seconds: float = 120.0
     #: Timeouts of every call to a PG, in seconds (a billing charge may take up to 60 s at Toss).
     pg_connect_timeout: float = 5.0
     pg_read_timeout: float = 30.0

@@ -73,6 +73,84 @@ class OnetimeBody(BuyerFields):
     __str__ = __repr__
 
 
+class CardFields(V1Body):
+    card_number: str | None = Field(default=None, description="카드번호 dddd-dddd-dddd-dddd")
+    expiry: str | None = Field(default=None, description="카드 유효기간 YYYY-MM")
+    birth: str | None = Field(default=None, description="생년월일 YYMMDD, or a 10-digit business number")
+    pwd_2digit: str | None = Field(default=None, description="카드 비밀번호 앞 2자리")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(card=***)"
+
+    __str__ = __repr__
+
+
+class CustomerBody(CardFields):
+    """``POST /subscribe/customers/{customer_uid}``."""
+
+    pg: str | None = Field(default=None, description="tosspayments or tosspayments.{MID}")
+    customer_id: str | None = Field(default=None, max_length=300, description="Toss customerKey; made up when absent")
+    customer_name: str | None = Field(default=None, max_length=100)
+    customer_tel: str | None = Field(default=None, max_length=40)
+    customer_email: str | None = Field(default=None, max_length=200)
+    customer_addr: str | None = Field(default=None, max_length=400)
+    customer_postcode: str | None = Field(default=None, max_length=20)
+
+
+class AgainBody(BuyerFields):
+    """``POST /subscribe/payments/again``."""
+
+    customer_uid: str = Field(min_length=1, max_length=80)
+    merchant_uid: str = Field(min_length=1, max_length=40)
+    amount: KRW = Field(gt=0, description="integer KRW; a string is refused")
+    currency: str | None = None
+    tax_free: KRW | None = Field(default=None, ge=0)
+    vat_amount: KRW | None = Field(default=None, ge=0)
+    card_quota: WholeNumber | None = Field(default=None, ge=0, le=12)
+    interest_free_by_merchant: bool | None = None
+    use_card_point: bool | None = None
+    browser_ip: str | None = Field(default=None, max_length=64)
+
+
+class ScheduleItem(BuyerFields):
+    merchant_uid: str = Field(min_length=1, max_length=40)
+    schedule_at: WholeNumber = Field(description="UNIX seconds, in the future")
+    amount: KRW = Field(gt=0, description="integer KRW; a string is refused")
+    currency: str | None = None
+    tax_free: KRW | None = Field(default=None, ge=0)
+    vat_amount: KRW | None = Field(default=None, ge=0)
+    card_quota: WholeNumber | None = Field(default=None, ge=0, le=12)
+    interest_free_by_merchant: bool | None = None
+
+
+class ScheduleBody(CardFields):
+    """``POST /subscribe/payments/schedule`` (JSON: ``schedules`` is an array of objects)."""
+
+    customer_uid: str = Field(min_length=1, max_length=80)
+    customer_id: str | None = Field(default=None, max_length=300)
+    checking_amount: KRW | None = Field(default=None, ge=0)
+    pg: str | None = None
+    schedules: list[ScheduleItem] = Field(min_length=1, max_length=1000)
+
+
+class UnscheduleBody(V1Body):
+    customer_uid: str | None = Field(default=None, max_length=80)
+    merchant_uid: str | list[str] | None = None
+
+    def merchant_uids(self) -> list[str]:
+        if self.merchant_uid is None:
+            return []
+        return [self.merchant_uid] if isinstance(self.merchant_uid, str) else list(self.merchant_uid)
+
+
+class ScheduleAtBody(V1Body):
+    schedule_at: WholeNumber = Field(description="UNIX seconds, in the future")
+
+
+class TestClockBody(V1Body):
+    seconds: WholeNumber = Field(gt=0, description="how far to move this sandbox merchant's clock forward")
+
+
 class CancelBody(V1Body):
     """``POST /payments/cancel``."""
 

@@ -183,6 +183,39 @@ def reconcile(
         console.print(f"  {label:<24} {len(items)}  {' '.join(items[:10])}{' …' if len(items) > 10 else ''}")
 
 
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None, typer.Option(help="scheduled charges in flight at once [env TOLLWAY_WORKER_CONCURRENCY=32]")
+    ] = None,
+    once: Annotated[bool, typer.Option("--once", help="run until nothing is due, then exit")] = False,
+    database_url: DatabaseOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Run the schedule worker alone (`tollway serve` runs one too). SIGTERM/SIGINT: finish, then exit."""
+    import signal
+
+    from tollway.app import new_worker
+
+    settings = _settings(database_url, data_dir, worker_concurrency=concurrency)
+
+    async def work(services: Any) -> Any:
+        runner = new_worker(services)
+        if once:
+            return await runner.run_until_idle()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, runner.stop)
+        return await runner.run()
+
+    console.print(f"schedule worker on {_safe_url(settings.resolved_database_url())} (Ctrl-C to stop) …")
+    stats = _run(settings, work)
+    console.print(
+        f"worker done: {stats.claimed} claimed, {stats.paid} paid, {stats.failed} failed, "
+        f"{stats.unknown} awaiting an answer, {stats.recovered} recovered"
+    )
+
+
 @sandbox_app.command("serve")
 def sandbox_serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",

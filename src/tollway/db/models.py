@@ -239,6 +239,97 @@ class PaymentCancel(Base):
     payment: Mapped[Payment] = relationship(back_populates="cancels", lazy="raise")
 
 
+class BillingCustomer(Base):
+    """A ``customer_uid``: one billing key at one channel's PG, which no API response ever shows."""
+
+    __tablename__ = "billing_customers"
+    __table_args__ = (UniqueConstraint("merchant_id", "customer_uid", name="uq_billing_customers_merchant_uid"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"))
+    customer_uid: Mapped[str] = mapped_column(String(80))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("pg_channels.id"))
+    pg_provider: Mapped[str] = mapped_column(String(32))
+    pg_id: Mapped[str] = mapped_column(String(64))
+    sandbox: Mapped[bool] = mapped_column(Boolean)
+    #: Toss's ``customerKey`` (V1 ``customer_id``).
+    customer_id: Mapped[str] = mapped_column(String(300))
+    #: sealed by the vault (purpose ``billing.key``); opened only to hand it to the connector.
+    billing_key_sealed: Mapped[str] = mapped_column(Text)
+    card_name: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    card_code: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    card_issuer_code: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    card_issuer_name: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    card_publisher_code: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    card_publisher_name: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    card_number: Mapped[str | None] = mapped_column(String(32), nullable=True)  # masked
+    card_type: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    customer_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    customer_tel: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    customer_email: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    customer_addr: Mapped[str | None] = mapped_column(String(400), nullable=True)
+    customer_postcode: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    inserted: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PaymentSchedule(Base):
+    """One scheduled charge of a ``customer_uid``. ``schedule_status`` is V1's; ``executing`` is
+    Tollway's claim by a worker (shown to V1 as ``scheduled``)."""
+
+    __tablename__ = "payment_schedules"
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "merchant_uid", name="uq_payment_schedules_merchant_uid"),
+        Index("ix_payment_schedules_due", "schedule_status", "due_at"),
+        Index("ix_payment_schedules_customer", "merchant_id", "customer_uid", "schedule_at"),
+        Index("ix_payment_schedules_merchant_at", "merchant_id", "schedule_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"))
+    customer_uid: Mapped[str] = mapped_column(String(80))
+    customer_id: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    merchant_uid: Mapped[str] = mapped_column(String(40))
+    schedule_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: when the worker takes it: ``schedule_at``, moved earlier by a sandbox merchant's test clock.
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    tax_free: Mapped[int] = mapped_column(BigInteger, default=0)
+    currency: Mapped[str] = mapped_column(String(3), default="KRW")
+    card_quota: Mapped[int] = mapped_column(Integer, default=0)
+    interest_free: Mapped[bool] = mapped_column(Boolean, default=False)
+    name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    buyer_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    buyer_email: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    buyer_tel: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    buyer_addr: Mapped[str | None] = mapped_column(String(400), nullable=True)
+    buyer_postcode: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    custom_data: Mapped[str | None] = mapped_column(Text, nullable=True)
+    notice_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    pg_provider: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    pg_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    schedule_status: Mapped[str] = mapped_column(String(16))
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    imp_uid: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    payment_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    fail_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    executed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MerchantTestClock(Base):
+    """A sandbox merchant's time travel: how far its schedules have been moved forward."""
+
+    __tablename__ = "test_clocks"
+
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), primary_key=True)
+    offset_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 # -- the embedded Toss-compatible sandbox PG (``tollway.sandbox``) -----------------------------
 # Its own tables, so that it can run alone against its own database. It keeps no card number:
 # only masked numbers and the outcome a test card asks for; billing keys as SHA-256 digests.

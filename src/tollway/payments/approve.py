@@ -23,7 +23,16 @@ from tollway.errors import BusinessError
 from tollway.payments.ledger import ALREADY_PAID, PaymentRequest, open_payment
 from tollway.payments.pgsync import apply_approval, apply_failure, fail_reason, load_for_update
 from tollway.payments.states import PaymentStatus, begin_approval
-from tollway.pg.base import Buyer, ChargeRequest, PgConnector, PgDeclined, PgPayment, PgRejected, PgUnknown
+from tollway.pg.base import (
+    Buyer,
+    ChargeRequest,
+    PgConnector,
+    PgDeclined,
+    PgError,
+    PgPayment,
+    PgRejected,
+    PgUnknown,
+)
 from tollway.services import Services
 
 IN_FLIGHT = (
@@ -35,6 +44,8 @@ UNKNOWN_OUTCOME = (
     "(no answer from the PG for {imp_uid}; it is being reconciled: look it up with GET /payments/{imp_uid})"
 )
 
+#: The PG says this order was already processed: a retry of a call whose answer was lost.
+ALREADY_TAKEN = frozenset({"DUPLICATED_ORDER_ID", "ALREADY_PROCESSED_PAYMENT"})
 #: One PG call: (connector, charge, idempotency key) → the PG's payment.
 Charge = Callable[[PgConnector, ChargeRequest, str], Awaitable[PgPayment]]
 #: Runs in the transaction that opens the payment (e.g. a schedule records its imp_uid there).
@@ -122,8 +133,17 @@ async def approve(
     except PgDeclined as exc:
         return await settle_failure(services, payment.id, fail_reason(exc))
     except PgRejected as exc:
-        failed = await settle_failure(services, payment.id, fail_reason(exc))
-        raise ApprovalRefused(refused.format(reason=fail_reason(exc)), failed) from None
+        if exc.code not in ALREADY_TAKEN:
+            failed = await settle_failure(services, payment.id, fail_reason(exc))
+            raise ApprovalRefused(refused.format(reason=fail_reason(exc)), failed) from None
+        # The order (= this imp_uid) was processed by an earlier call whose answer was lost: what
+        # the PG holds for it is the outcome.
+        try:
+            result = await connector.get_payment_by_order(payment.imp_uid)
+        except PgError:
+            raise BusinessError(UNKNOWN_OUTCOME.format(imp_uid=payment.imp_uid), code=-1) from None
+        if not result.is_approved:
+            return await settle_failure(services, payment.id, f"[{result.failure_code}] {result.failure_message}")
     except PgUnknown:
         raise BusinessError(UNKNOWN_OUTCOME.format(imp_uid=payment.imp_uid), code=-1) from None
     async with services.sessions() as session:

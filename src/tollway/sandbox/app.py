@@ -55,6 +55,8 @@ class SandboxConfig:
     hang_seconds: float = 75.0
     #: checkout sessions expire when not confirmed within this time (Toss: 10 minutes)
     session_minutes: int = 10
+    #: extra time every charge takes (a real PG answers in hundreds of milliseconds)
+    charge_latency_seconds: float = 0.0
 
 
 class TossApiError(Exception):
@@ -348,7 +350,9 @@ class Sandbox:
 
     @staticmethod
     def _base_url(request: Request) -> str:
-        return str(request.base_url).rstrip("/")  # includes the mount path
+        base = str(request.base_url).rstrip("/")
+        root = str(request.scope.get("root_path", "")).rstrip("/")  # the mount path, /sandbox/toss
+        return base if not root or base.endswith(root) else base + root
 
     async def _settle(
         self,
@@ -361,6 +365,8 @@ class Sandbox:
     ) -> Answer:
         """Applies a test card's outcome to a payment being approved and stores the result."""
         error = cards.OUTCOME_ERRORS[outcome]
+        if self.config.charge_latency_seconds:
+            await asyncio.sleep(self.config.charge_latency_seconds)
         if outcome is cards.Outcome.SLOW:
             await asyncio.sleep(self.config.slow_seconds)
         if error is not None:

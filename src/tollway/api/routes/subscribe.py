@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
@@ -10,6 +12,7 @@ from tollway.api.card_input import card_data
 from tollway.api.deps import PrincipalDep, ServicesDep
 from tollway.api.envelope import Envelope, ok
 from tollway.api.schemas import OnetimeBody
+from tollway.billing import customers
 from tollway.errors import InvalidRequest
 from tollway.payments.approve import ChargeOptions
 from tollway.payments.keyin import KeyInOrder, pay_key_in
@@ -30,11 +33,6 @@ router = APIRouter(tags=["subscribe"])
 )
 async def onetime(request: Request, principal: PrincipalDep, services: ServicesDep) -> Response:
     body = await read_body(request, OnetimeBody)
-    if body.customer_uid:
-        raise InvalidRequest(
-            "customer_uid on onetime (keeping the card as a billing key) is not available yet: "
-            "register the card with POST /subscribe/customers/{customer_uid} once billing keys land"
-        )
     if body.currency not in (None, "", "KRW"):
         raise InvalidRequest("currency must be KRW for tosspayments")
     tax_free = body.tax_free or 0
@@ -71,5 +69,27 @@ async def onetime(request: Request, principal: PrincipalDep, services: ServicesD
             buyer_ip=body.browser_ip or (request.client.host if request.client else None),
         ),
     )
-    payment = await pay_key_in(services, principal.merchant_id, order)
+    if body.customer_uid:
+        # Toss cannot issue a key and charge at once: the card becomes a billing key first, then
+        # the key is charged; the key is kept under customer_uid.
+        await customers.register(
+            services,
+            principal.merchant_id,
+            customers.Registration(
+                customer_uid=body.customer_uid,
+                card=card,
+                pg=body.pg,
+                fields=customers.CustomerFields(
+                    body.buyer_name, body.buyer_tel, body.buyer_email, body.buyer_addr, body.buyer_postcode
+                ),
+            ),
+        )
+        again = customers.AgainOrder(
+            customer_uid=body.customer_uid,
+            request=replace(order.request, customer_uid=body.customer_uid, customer_uid_usage="payment"),
+            options=order.options,
+        )
+        payment = await customers.charge(services, principal.merchant_id, again)
+    else:
+        payment = await pay_key_in(services, principal.merchant_id, order)
     return ok(payment_to_v1(payment))

@@ -1,0 +1,1 @@
+"""Billing keys, "again" charges, scheduled payments and the worker that runs them."""

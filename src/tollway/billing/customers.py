@@ -1,0 +1,335 @@
+"""Billing customers: a ``customer_uid`` mapped 1:1 to a billing key held only by the gateway.
+
+The billing key is sealed by the vault the moment the connector returns it and opened only to be
+handed to the connector for a charge or a deletion. No response, log line or error carries it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import structlog
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from typing_extensions import TypedDict
+
+from tollway.clock import to_unix
+from tollway.db.models import BillingCustomer, Payment, PaymentSchedule, PgChannel
+from tollway.errors import BusinessError, NotFound
+from tollway.merchants.channels import resolve_channel
+from tollway.merchants.service import list_channels
+from tollway.payments.approve import ApprovalRefused, ChargeOptions, OnOpen, approve, open_for_approval
+from tollway.payments.ledger import PaymentRequest
+from tollway.payments.pgsync import approval_of
+from tollway.payments.queries import Page, to_v1_list
+from tollway.payments.v1 import PagedPaymentsV1, paged
+from tollway.pg.base import Buyer, CardData, ChargeRequest, PgBillingKey, PgConnector, PgError, PgNotFound, PgPayment
+from tollway.services import Services
+from tollway.vault import Secret
+
+log = structlog.get_logger("tollway.billing")
+
+BILLING_KEY_PURPOSE = "billing.key"
+NOT_REGISTERED = "요청하신 customer_uid({customer_uid})로 등록된 정보를 찾을 수 없습니다."
+ISSUE_FAILED = "카드정보 인증 및 빌키 발급에 실패하였습니다. {reason}"
+CHARGE_REFUSED = "결제 승인에 실패하였습니다. {reason}"
+PENDING_SCHEDULES = (
+    "예약된 결제가 남아 있어 삭제할 수 없습니다. (customer_uid {customer_uid} has {count} pending schedule(s): "
+    "unschedule them first, or delete with force=true to revoke them)"
+)
+
+
+class CustomerV1(TypedDict):
+    """V1's ``Customer`` (reference §5.1). Never the billing key."""
+
+    customer_uid: str
+    pg_provider: str
+    pg_id: str
+    sandbox: bool
+    customer_id: str | None
+    card_name: str | None
+    card_code: str | None
+    card_issuer_code: str | None
+    card_issuer_name: str | None
+    card_publisher_code: str | None
+    card_publisher_name: str | None
+    card_number: str | None
+    card_type: int | None
+    customer_name: str | None
+    customer_tel: str | None
+    customer_email: str | None
+    customer_addr: str | None
+    customer_postcode: str | None
+    inserted: int
+    updated: int
+
+
+def customer_to_v1(c: BillingCustomer) -> CustomerV1:
+    return {
+        "customer_uid": c.customer_uid,
+        "pg_provider": c.pg_provider,
+        "pg_id": c.pg_id,
+        "sandbox": c.sandbox,
+        "customer_id": c.customer_id,
+        "card_name": c.card_name,
+        "card_code": c.card_code,
+        "card_issuer_code": c.card_issuer_code,
+        "card_issuer_name": c.card_issuer_name,
+        "card_publisher_code": c.card_publisher_code,
+        "card_publisher_name": c.card_publisher_name,
+        "card_number": c.card_number,
+        "card_type": c.card_type,
+        "customer_name": c.customer_name,
+        "customer_tel": c.customer_tel,
+        "customer_email": c.customer_email,
+        "customer_addr": c.customer_addr,
+        "customer_postcode": c.customer_postcode,
+        "inserted": to_unix(c.inserted),
+        "updated": to_unix(c.updated),
+    }
+
+
+@dataclass(frozen=True)
+class CustomerFields:
+    name: str | None = None
+    tel: str | None = None
+    email: str | None = None
+    addr: str | None = None
+    postcode: str | None = None
+
+
+@dataclass(frozen=True, repr=False)
+class Registration:
+    customer_uid: str
+    card: CardData
+    customer_id: str | None = None
+    pg: str | None = None
+    fields: CustomerFields = field(default_factory=CustomerFields)
+
+    def __repr__(self) -> str:
+        return f"Registration(customer_uid={self.customer_uid!r}, card=***)"
+
+
+async def find_customer(services: Services, merchant_id: int, customer_uid: str) -> BillingCustomer | None:
+    async with services.sessions() as session:
+        return await session.scalar(
+            select(BillingCustomer).where(
+                BillingCustomer.merchant_id == merchant_id, BillingCustomer.customer_uid == customer_uid
+            )
+        )
+
+
+async def get_customer(services: Services, merchant_id: int, customer_uid: str) -> BillingCustomer:
+    customer = await find_customer(services, merchant_id, customer_uid)
+    if customer is None:
+        raise NotFound(NOT_REGISTERED.format(customer_uid=customer_uid))
+    return customer
+
+
+async def register(services: Services, merchant_id: int, registration: Registration) -> BillingCustomer:
+    """Issues a billing key from card data and stores it under ``customer_uid``. Registering the
+    same customer_uid again replaces the card; the old key is then deleted at the PG."""
+    async with services.sessions() as session:
+        channel = resolve_channel(await list_channels(session, merchant_id), registration.pg)
+    existing = await find_customer(services, merchant_id, registration.customer_uid)
+    customer_key = registration.customer_id or (existing.customer_id if existing else None) or str(uuid.uuid4())
+    fields = registration.fields
+    connector = services.pg.for_channel(channel)
+    try:
+        issued = await connector.issue_billing_key(
+            registration.card,
+            customer_key,
+            Buyer(fields.name, fields.email, fields.tel),
+            idempotency_key=f"tollway-customer-{merchant_id}-{uuid.uuid4().hex}",
+        )
+    except PgError as exc:
+        raise BusinessError(ISSUE_FAILED.format(reason=f"[{exc.code}] {exc.message}"), code=-1) from None
+    return await store(services, merchant_id, registration.customer_uid, channel, issued, fields)
+
+
+async def store(
+    services: Services,
+    merchant_id: int,
+    customer_uid: str,
+    channel: PgChannel,
+    issued: PgBillingKey,
+    fields: CustomerFields,
+) -> BillingCustomer:
+    """Seals and stores an issued billing key (new customer, or replacing the card of one)."""
+    now = services.clock.now()
+    sealed = services.vault.seal(issued.billing_key, BILLING_KEY_PURPOSE)
+    card = approval_of(_as_payment(issued))
+    replaced: str | None = None
+    async with services.sessions() as session:
+        customer = await session.scalar(
+            select(BillingCustomer)
+            .where(BillingCustomer.merchant_id == merchant_id, BillingCustomer.customer_uid == customer_uid)
+            .with_for_update()
+        )
+        if customer is None:
+            customer = BillingCustomer(merchant_id=merchant_id, customer_uid=customer_uid, inserted=now)
+            session.add(customer)
+        else:
+            replaced = customer.billing_key_sealed
+        old_channel_id = customer.channel_id
+        customer.channel_id = channel.id
+        customer.pg_provider = channel.pg_provider
+        customer.pg_id = channel.mid
+        customer.sandbox = channel.sandbox
+        customer.customer_id = issued.customer_key
+        customer.billing_key_sealed = sealed
+        customer.card_name = card.card_name
+        customer.card_code = card.card_code
+        customer.card_issuer_code = card.card_issuer_code
+        customer.card_issuer_name = card.card_issuer_name
+        customer.card_publisher_code = card.card_publisher_code
+        customer.card_publisher_name = card.card_publisher_name
+        customer.card_number = card.card_number
+        customer.card_type = card.card_type
+        customer.customer_name = fields.name or customer.customer_name
+        customer.customer_tel = fields.tel or customer.customer_tel
+        customer.customer_email = fields.email or customer.customer_email
+        customer.customer_addr = fields.addr or customer.customer_addr
+        customer.customer_postcode = fields.postcode or customer.customer_postcode
+        customer.updated = now
+        try:
+            await session.commit()
+        except IntegrityError:  # registered concurrently: the other registration won
+            await session.rollback()
+            raise BusinessError(f"customer_uid {customer_uid} was registered concurrently; try again") from None
+        if replaced is not None and old_channel_id is not None:
+            old_channel = await session.get(PgChannel, old_channel_id)
+        else:
+            old_channel = None
+    if replaced is not None and old_channel is not None:
+        await _delete_at_pg(services, old_channel, replaced, customer_uid)
+    return customer
+
+
+def _as_payment(issued: PgBillingKey) -> PgPayment:
+    """The card of an issued key, in the shape the card-field mapping reads."""
+    return PgPayment(
+        payment_key="",
+        order_id="",
+        status="",
+        method="카드",
+        total_amount=0,
+        balance_amount=0,
+        requested_at=None,
+        approved_at=None,
+        card=issued.card,
+    )
+
+
+async def _delete_at_pg(services: Services, channel: PgChannel, sealed: str, customer_uid: str) -> None:
+    """Best effort for a replaced card's old key (V1 leaves it at the PG; Tollway tries to clean up)."""
+    try:
+        await services.pg.for_channel(channel).delete_billing_key(services.vault.open(sealed, BILLING_KEY_PURPOSE))
+    except PgError as exc:
+        log.warning("old billing key not deleted at the PG", customer_uid=customer_uid, code=exc.code)
+
+
+async def delete(services: Services, merchant_id: int, customer_uid: str, *, force: bool = False) -> BillingCustomer:
+    """Deletes the key at the PG, then the customer. Refused while schedules are pending unless ``force``
+    (which revokes them)."""
+    customer = await get_customer(services, merchant_id, customer_uid)
+    async with services.sessions() as session:
+        pending = await session.scalar(
+            select(func.count())
+            .select_from(PaymentSchedule)
+            .where(
+                PaymentSchedule.merchant_id == merchant_id,
+                PaymentSchedule.customer_uid == customer_uid,
+                PaymentSchedule.schedule_status.in_(("scheduled", "executing")),
+            )
+        )
+        channel = await session.get(PgChannel, customer.channel_id)
+    if pending and not force:
+        raise BusinessError(PENDING_SCHEDULES.format(customer_uid=customer_uid, count=pending))
+    if channel is not None:
+        try:
+            await services.pg.for_channel(channel).delete_billing_key(
+                services.vault.open(customer.billing_key_sealed, BILLING_KEY_PURPOSE)
+            )
+        except PgNotFound:
+            pass  # already gone at the PG
+        except PgError as exc:
+            raise BusinessError(
+                f"빌링키 삭제에 실패하였습니다. [{exc.code}] {exc.message} (nothing was deleted; try again)", code=-1
+            ) from None
+    from tollway.billing.schedules import revoke_pending
+
+    async with services.sessions() as session:
+        if pending:
+            await revoke_pending(session, merchant_id, customer_uid, services.clock.now())
+        row = await session.get(BillingCustomer, customer.id)
+        if row is not None:
+            await session.delete(row)
+        await session.commit()
+    return customer
+
+
+async def many(services: Services, merchant_id: int, customer_uids: Sequence[str]) -> tuple[list[CustomerV1], bool]:
+    """(found customers in the asked order, whether some were missing)."""
+    wanted = list(dict.fromkeys(customer_uids))
+    async with services.sessions() as session:
+        rows = await session.scalars(
+            select(BillingCustomer).where(
+                BillingCustomer.merchant_id == merchant_id, BillingCustomer.customer_uid.in_(wanted)
+            )
+        )
+        by_uid = {c.customer_uid: c for c in rows}
+    found = [customer_to_v1(by_uid[u]) for u in wanted if u in by_uid]
+    return found, len(found) < len(wanted)
+
+
+async def payments_of(services: Services, merchant_id: int, customer_uid: str, page: Page) -> PagedPaymentsV1:
+    async with services.sessions() as session:
+        scope = (Payment.merchant_id == merchant_id, Payment.customer_uid == customer_uid)
+        total = int(await session.scalar(select(func.count()).select_from(Payment).where(*scope)) or 0)
+        if total == 0 and await find_customer(services, merchant_id, customer_uid) is None:
+            raise NotFound(NOT_REGISTERED.format(customer_uid=customer_uid))
+        rows = await session.scalars(
+            select(Payment)
+            .where(*scope)
+            .order_by(Payment.started_at.desc(), Payment.id.desc())
+            .offset(page.offset)
+            .limit(page.limit)
+        )
+        return paged(total, page.page, page.limit, await to_v1_list(session, list(rows)))
+
+
+# -- charging a stored key ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AgainOrder:
+    customer_uid: str
+    request: PaymentRequest
+    options: ChargeOptions = field(default_factory=ChargeOptions)
+
+
+async def charge(services: Services, merchant_id: int, order: AgainOrder, *, on_open: OnOpen | None = None) -> Payment:
+    """``POST /subscribe/payments/again`` (and every scheduled charge): one charge of the stored key."""
+    customer = await find_customer(services, merchant_id, order.customer_uid)
+    if customer is None:
+        raise BusinessError(NOT_REGISTERED.format(customer_uid=order.customer_uid), code=-1)
+    async with services.sessions() as session:
+        channel = await session.get(PgChannel, customer.channel_id)
+    if channel is None:  # pragma: no cover - channels are never deleted
+        raise BusinessError("the customer's PG channel is gone", code=-1)
+    payment = await open_for_approval(services, merchant_id, channel, order.request, on_open)
+    billing_key: Secret = services.vault.open(customer.billing_key_sealed, BILLING_KEY_PURPOSE)
+    customer_key = customer.customer_id
+
+    async def call(connector: PgConnector, charge_request: ChargeRequest, idempotency_key: str) -> PgPayment:
+        return await connector.charge_billing_key(
+            billing_key, customer_key, charge_request, idempotency_key=idempotency_key
+        )
+
+    return await approve(services, payment, channel, order.request, call, options=order.options, refused=CHARGE_REFUSED)
+
+
+__all__ = ["ApprovalRefused", "charge"]

@@ -1,0 +1,223 @@
+"""The schedule worker: runs inside ``tollway serve`` and alone as ``tollway worker``, on any number
+of machines at once.
+
+Each round it
+
+1. **recovers** claims whose worker died (``executing`` for longer than the lease): a schedule
+   that opened no payment goes back to ``scheduled``; one whose payment is still at the PG is
+   charged again *with the same imp_uid and Idempotency-Key*, so the PG replays the first
+   outcome instead of charging twice; one whose payment is settled is finished from it;
+2. **claims** due schedules: one UPDATE over a ``FOR UPDATE SKIP LOCKED`` subquery on
+   PostgreSQL (workers never wait on each other's rows), the same conditional UPDATE on SQLite
+   (where ``BEGIN IMMEDIATE`` already serialises writers);
+3. **charges** them through the again-flow, many at once (a PG answers in hundreds of ms), and
+   records each outcome on its schedule.
+
+``stop()`` makes it finish what it claimed and return: a graceful shutdown leaves no claim behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+from dataclasses import dataclass
+from datetime import timedelta
+
+import structlog
+from sqlalchemy import select, update
+
+from tollway.billing import customers, schedules
+from tollway.db.models import Payment, PaymentSchedule, PgChannel
+from tollway.errors import BusinessError
+from tollway.payments.approve import approve
+from tollway.payments.states import PaymentStatus, PgOp
+from tollway.pg.base import ChargeRequest, PgConnector, PgPayment
+from tollway.services import Services
+
+log = structlog.get_logger("tollway.worker")
+
+
+@dataclass
+class WorkerStats:
+    claimed: int = 0
+    paid: int = 0
+    failed: int = 0
+    unknown: int = 0
+    recovered: int = 0
+
+
+class Worker:
+    def __init__(
+        self,
+        services: Services,
+        *,
+        name: str | None = None,
+        concurrency: int = 32,
+        lease: timedelta = timedelta(seconds=120),
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self.services = services
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self) % 10000}"
+        self.concurrency = concurrency
+        self.lease = lease
+        self.poll_seconds = poll_seconds
+        self.stats = WorkerStats()
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> WorkerStats:
+        """Rounds until ``stop()``; returns what it did."""
+        log.info("worker started", worker=self.name, concurrency=self.concurrency)
+        while not self._stopping.is_set():
+            try:
+                done = await self.round()
+            except Exception as exc:
+                log.error("worker round failed", worker=self.name, error_type=type(exc).__name__, error=str(exc))
+                done = 0
+            if not done:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=self.poll_seconds)
+        log.info("worker stopped", worker=self.name, **self.stats.__dict__)
+        return self.stats
+
+    async def round(self) -> int:
+        """One recovery pass and one batch of due schedules; returns how many schedules it handled."""
+        recovered = await self.recover()
+        claimed = await self.claim(self.concurrency)
+        if claimed:
+            await asyncio.gather(*(self._execute(schedule_id) for schedule_id in claimed))
+        return recovered + len(claimed)
+
+    async def run_until_idle(self) -> WorkerStats:
+        """Rounds until nothing is due (tests, ``tollway worker --once``)."""
+        while await self.round():
+            pass
+        return self.stats
+
+    async def claim(self, limit: int) -> list[int]:
+        now = self.services.clock.now()
+        due = (
+            select(PaymentSchedule.id)
+            .where(PaymentSchedule.schedule_status == schedules.SCHEDULED, PaymentSchedule.due_at <= now)
+            .order_by(PaymentSchedule.due_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        async with self.services.sessions() as session:
+            result = await session.execute(
+                update(PaymentSchedule)
+                .where(PaymentSchedule.id.in_(due.scalar_subquery()), PaymentSchedule.schedule_status == "scheduled")
+                .values(schedule_status=schedules.EXECUTING, claimed_by=self.name, claimed_at=now, updated_at=now)
+                .returning(PaymentSchedule.id)
+                .execution_options(synchronize_session=False)
+            )
+            ids = list(result.scalars())
+            await session.commit()
+        self.stats.claimed += len(ids)
+        return ids
+
+    async def _execute(self, schedule_id: int) -> None:
+        try:
+            payment = await schedules.execute(self.services, schedule_id)
+        except BusinessError as exc:
+            if exc.code == -1:
+                self.stats.unknown += 1  # left for recovery
+            else:
+                self.stats.failed += 1
+            return
+        if payment.status == PaymentStatus.PAID:
+            self.stats.paid += 1
+        else:
+            self.stats.failed += 1
+
+    async def recover(self) -> int:
+        """Settles claims older than the lease (their worker died or lost its way)."""
+        cutoff = self.services.clock.now() - self.lease
+        async with self.services.sessions() as session:
+            stale = list(
+                (
+                    await session.execute(
+                        select(PaymentSchedule.id, PaymentSchedule.imp_uid, PaymentSchedule.claimed_at)
+                        .where(
+                            PaymentSchedule.schedule_status == schedules.EXECUTING,
+                            PaymentSchedule.claimed_at <= cutoff,
+                        )
+                        .limit(self.concurrency)
+                    )
+                ).all()
+            )
+        handled = 0
+        for row in stale:
+            if await self._recover_one(row.id, row.imp_uid, row):
+                handled += 1
+        self.stats.recovered += handled
+        return handled
+
+    async def _recover_one(self, schedule_id: int, imp_uid: str | None, seen: object) -> bool:
+        services = self.services
+        now = services.clock.now()
+        # take the claim over first, so that two recovering workers never act on one schedule
+        async with services.sessions() as session:
+            taken = await session.execute(
+                update(PaymentSchedule)
+                .where(
+                    PaymentSchedule.id == schedule_id,
+                    PaymentSchedule.schedule_status == schedules.EXECUTING,
+                    PaymentSchedule.claimed_at == getattr(seen, "claimed_at", None),
+                )
+                .values(claimed_by=self.name, claimed_at=now, updated_at=now)
+            )
+            await session.commit()
+        if not getattr(taken, "rowcount", 0):
+            return False
+        if imp_uid is None:
+            async with services.sessions() as session:
+                await session.execute(
+                    update(PaymentSchedule)
+                    .where(PaymentSchedule.id == schedule_id, PaymentSchedule.imp_uid.is_(None))
+                    .values(schedule_status=schedules.SCHEDULED, claimed_by=None, claimed_at=None, updated_at=now)
+                )
+                await session.commit()
+            log.info("recovered an unopened claim", schedule_id=schedule_id)
+            return True
+        async with services.sessions() as session:
+            payment = await session.scalar(select(Payment).where(Payment.imp_uid == imp_uid))
+            schedule = await session.get(PaymentSchedule, schedule_id)
+            channel = await session.get(PgChannel, payment.channel_id) if payment and payment.channel_id else None
+        if payment is None or schedule is None or channel is None:  # pragma: no cover - rows are never deleted
+            return False
+        if payment.status == PaymentStatus.READY and payment.pg_op == PgOp.APPROVE:
+            payment = await self._charge_again(payment, schedule, channel)
+            if payment is None:
+                return False  # still no answer: the next round tries again
+        if payment.status == PaymentStatus.READY:
+            return False
+        await schedules.finish(services, schedule_id, payment.imp_uid, payment.status, payment.fail_reason)
+        log.info("recovered a claim", schedule_id=schedule_id, imp_uid=imp_uid, status=payment.status)
+        return True
+
+    async def _charge_again(self, payment: Payment, schedule: PaymentSchedule, channel: PgChannel) -> Payment | None:
+        """Repeats the lost call with the same imp_uid (orderId) and Idempotency-Key: the PG answers
+        with the first call's outcome, or runs it now if the first call never reached it."""
+        services = self.services
+        order = schedules._again_order(schedule)
+        customer = await customers.find_customer(services, schedule.merchant_id, schedule.customer_uid)
+        if customer is None:
+            return None
+        billing_key = services.vault.open(customer.billing_key_sealed, customers.BILLING_KEY_PURPOSE)
+
+        async def call(connector: PgConnector, charge: ChargeRequest, idempotency_key: str) -> PgPayment:
+            return await connector.charge_billing_key(
+                billing_key, customer.customer_id, charge, idempotency_key=idempotency_key
+            )
+
+        try:
+            return await approve(services, payment, channel, order.request, call, options=order.options)
+        except customers.ApprovalRefused as exc:
+            return exc.payment
+        except BusinessError:
+            return None
