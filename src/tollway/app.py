@@ -15,7 +15,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import HTMLResponse, Response
 
-from tollway import __version__
+from tollway import __version__, logsafety
 from tollway.api.envelope import install_error_handlers, ok
 from tollway.api.paths import NormalizePath
 from tollway.api.routes import billing, codes, payments, subscribe, users
@@ -77,6 +77,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
+    logsafety.install()  # before uvicorn logs a single sandbox billing path
     services = services or build_services(settings or Settings())
 
     @asynccontextmanager

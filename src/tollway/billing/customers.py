@@ -289,8 +289,15 @@ async def payments_of(services: Services, merchant_id: int, customer_uid: str, p
     async with services.sessions() as session:
         scope = (Payment.merchant_id == merchant_id, Payment.customer_uid == customer_uid)
         total = int(await session.scalar(select(func.count()).select_from(Payment).where(*scope)) or 0)
-        if total == 0 and await find_customer(services, merchant_id, customer_uid) is None:
-            raise NotFound(NOT_REGISTERED.format(customer_uid=customer_uid))
+        if total == 0:
+            # the same session: a second one would wait on this one's lock on SQLite
+            known = await session.scalar(
+                select(BillingCustomer.id).where(
+                    BillingCustomer.merchant_id == merchant_id, BillingCustomer.customer_uid == customer_uid
+                )
+            )
+            if known is None:
+                raise NotFound(NOT_REGISTERED.format(customer_uid=customer_uid))
         rows = await session.scalars(
             select(Payment)
             .where(*scope)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import hashlib
 import re
 import secrets
 import string
@@ -27,6 +28,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import orjson
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from fastapi import APIRouter, FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.responses import HTMLResponse, Response
@@ -73,6 +75,8 @@ class Caller:
     mid: str
     secret_hash: str
     live: bool
+    #: a key only a caller holding the secret key can derive (seals stored idempotent answers)
+    answer_key: bytes
 
 
 @dataclass
@@ -133,7 +137,12 @@ class Sandbox:
         mid = await self.store.mid_for_secret(secret_key)
         if mid is None:
             raise TossApiError("UNAUTHORIZED_KEY")
-        return Caller(mid=mid, secret_hash=digest(secret_key), live=secret_key.startswith("live_"))
+        return Caller(
+            mid=mid,
+            secret_hash=digest(secret_key),
+            live=secret_key.startswith("live_"),
+            answer_key=hashlib.sha256(b"tollway-sandbox-answers|" + secret_key.encode()).digest(),
+        )
 
     async def run(self, request: Request, handler: Handler) -> Response:
         try:
@@ -150,7 +159,7 @@ class Sandbox:
             if existing is not None:
                 if existing.state != "done" or existing.status_code is None:
                     return self._error("IDEMPOTENT_REQUEST_PROCESSING")
-                return self._raw(existing.status_code, (existing.body or "").encode())
+                return self._raw(existing.status_code, _open_answer(caller.answer_key, key_hash, existing.body or ""))
         try:
             answer = await self._answer(caller, request, handler)
         except BaseException:
@@ -159,7 +168,7 @@ class Sandbox:
             raise
         content = b"" if answer.body is None else orjson.dumps(answer.body)
         if key_hash is not None:
-            await self.store.finish(key_hash, answer.status, content)
+            await self.store.finish(key_hash, answer.status, _seal_answer(caller.answer_key, key_hash, content))
         if answer.hang:
             await asyncio.sleep(answer.hang)
         return self._raw(answer.status, content)
@@ -682,6 +691,18 @@ class Sandbox:
 
     async def ledger(self, caller: Caller, _: dict[str, Any], __: Request) -> Answer:
         return Answer(200, [_public(doc) for doc in await self.store.ledger(caller.mid)])
+
+
+def _seal_answer(key: bytes, key_hash: str, content: bytes) -> str:
+    """A stored idempotent answer may hold a billing key: it is kept sealed (AES-GCM) under a key
+    derived from the caller's secret key, which the database does not hold."""
+    nonce = secrets.token_bytes(12)
+    return base64.b64encode(nonce + AESGCM(key).encrypt(nonce, content, key_hash.encode())).decode()
+
+
+def _open_answer(key: bytes, key_hash: str, sealed: str) -> bytes:
+    raw = base64.b64decode(sealed)
+    return AESGCM(key).decrypt(raw[:12], raw[12:], key_hash.encode())
 
 
 def _identity_ok(value: object) -> bool:

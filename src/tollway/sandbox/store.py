@@ -98,12 +98,12 @@ class Store:
                 await session.rollback()
             return await session.get(SandboxIdempotency, key_hash)
 
-    async def finish(self, key_hash: str, status_code: int, body: bytes) -> None:
+    async def finish(self, key_hash: str, status_code: int, body: str) -> None:
         async with self.sessions() as session:
             await session.execute(
                 update(SandboxIdempotency)
                 .where(SandboxIdempotency.key_hash == key_hash)
-                .values(state="done", status_code=status_code, body=body.decode())
+                .values(state="done", status_code=status_code, body=body)
             )
             await session.commit()
 

@@ -15,6 +15,7 @@ from urllib.parse import quote
 import httpx
 import orjson
 
+from tollway import logsafety
 from tollway.pg.base import (
     Buyer,
     CancelRequest,
@@ -30,6 +31,8 @@ from tollway.pg.base import (
 )
 from tollway.pg.toss import errors, wire
 from tollway.vault import Secret
+
+logsafety.install()  # the billing key travels in URL paths, which httpx logs
 
 LIVE_BASE_URL = "https://api.tosspayments.com"
 
