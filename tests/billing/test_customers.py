@@ -36,7 +36,8 @@ async def test_register_read_and_replace_a_card(live: str, merchant: MerchantFix
         body = answer.json()
         assert answer.status_code == 200 and body["code"] == 0, body
         c = body["response"]
-        assert (c["customer_uid"], c["pg_provider"], c["pg_id"], c["sandbox"]) == ("cu-1", "tosspayments", "tosstest", True)
+        where = (c["customer_uid"], c["pg_provider"], c["pg_id"], c["sandbox"])
+        assert where == ("cu-1", "tosspayments", "tosstest", True)
         assert (c["card_code"], c["card_name"], c["card_number"], c["card_type"]) == (
             "367",
             "현대카드",
@@ -61,7 +62,8 @@ async def test_a_card_the_pg_refuses_is_code_minus_1_and_stores_nothing(
 ) -> None:
     async with v1_client(live, merchant) as api:
         body = (await api.post("/subscribe/customers/cu-1", json=card(STOPPED))).json()
-        assert body["code"] == -1 and "빌키 발급에 실패" in body["message"] and "INVALID_STOPPED_CARD" in body["message"]
+        assert body["code"] == -1 and "빌키 발급에 실패" in body["message"]
+        assert "INVALID_STOPPED_CARD" in body["message"]
         missing = await api.get("/subscribe/customers/cu-1")
     assert missing.status_code == 404
     assert missing.json()["message"] == "요청하신 customer_uid(cu-1)로 등록된 정보를 찾을 수 없습니다."
@@ -172,7 +174,9 @@ async def test_delete_refuses_pending_schedules_unless_forced(
     assert await live_keys(services) == 0  # deleted at the PG too
 
 
-async def test_a_customer_is_invisible_to_other_merchants(live: str, merchant: MerchantFixture, services: Services) -> None:
+async def test_a_customer_is_invisible_to_other_merchants(
+    live: str, merchant: MerchantFixture, services: Services
+) -> None:
     from tests.conftest import make_merchant
 
     other = await make_merchant(services, "Other", mid="othermid")

@@ -252,7 +252,11 @@ async def unschedule(
         await session.commit()
         if not getattr(result, "rowcount", 0):
             raise BusinessError(NOTHING_TO_REVOKE)
-        fresh = await session.scalars(select(PaymentSchedule).where(PaymentSchedule.id.in_([r.id for r in rows])))
+        fresh = await session.scalars(
+            select(PaymentSchedule)
+            .where(PaymentSchedule.id.in_([r.id for r in rows]))
+            .execution_options(populate_existing=True)
+        )
         return [schedule_to_v1(r) for r in fresh if r.schedule_status == REVOKED]
 
 

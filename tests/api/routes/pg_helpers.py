@@ -54,3 +54,9 @@ async def sandbox_ledger(live: str, mid: str = "tosstest") -> list[dict[str, Any
     assert answer.status_code == 200, answer.text
     ledger: list[dict[str, Any]] = answer.json()
     return ledger
+
+
+async def reauth(api: httpx.AsyncClient, merchant: MerchantFixture) -> None:
+    """A fresh token, after a test moved the clock past the old one's 30 minutes."""
+    api.headers.pop("Authorization", None)
+    api.headers["Authorization"] = await token_for(api, merchant)
