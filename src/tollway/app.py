@@ -49,7 +49,7 @@ def new_worker(services: Services) -> Worker:
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
     url = settings.resolved_database_url()
-    engine = create_engine(url)
+    engine = create_engine(url, pool_size=settings.db_pool_size)
     sessions = sessionmaker(engine)
     key = load_master_key(settings.master_key, settings.resolved_master_key_file(), create=is_sqlite(url))
     vault = Vault(key)
