@@ -140,6 +140,7 @@ async def services(settings: Settings, clock: ManualClock) -> AsyncIterator[Serv
     from tollway.app import build_services
 
     built = build_services(settings, clock)
+    await built.start()
     yield built
     await built.close()
 

@@ -21,8 +21,11 @@ def test_redact_masks_billing_keys_but_not_other_paths() -> None:
 def test_the_filter_sits_on_the_loggers_that_print_urls(name: str, caplog: pytest.LogCaptureFixture) -> None:
     logsafety.install()
     logsafety.install()  # idempotent
-    caplog.set_level(logging.INFO)
     logger = logging.getLogger(name)
+    # uvicorn's own logging config stops its loggers from propagating: listen on the logger itself
+    caplog.set_level(logging.INFO, logger=name)
+    logger.addHandler(caplog.handler)
     assert sum(isinstance(f, logsafety.RedactSecrets) for f in logger.filters) == 1
     logger.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:1", "DELETE", f"/sandbox/toss/v1/billing/{KEY}", "1.1", 200)
+    logger.removeHandler(caplog.handler)
     assert KEY not in caplog.text and "/v1/billing/***" in caplog.text

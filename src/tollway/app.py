@@ -30,6 +30,7 @@ from tollway.pg.registry import ConnectorRegistry
 from tollway.sandbox.app import Sandbox, SandboxConfig, create_sandbox_app
 from tollway.services import Services
 from tollway.vault import Vault, load_master_key
+from tollway.vault.keyring import Keyring
 
 DESCRIPTION = """\
 Tollway speaks the i'mport (PortOne V1) REST contract: the same paths, parameters (JSON or form),
@@ -53,6 +54,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     sessions = sessionmaker(engine)
     key = load_master_key(settings.master_key, settings.resolved_master_key_file(), create=is_sqlite(url))
     vault = Vault(key)
+    keyring = Keyring(vault, sessions, clock)
     http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
     return Services(
         settings=settings,
@@ -60,10 +62,11 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         engine=engine,
         sessions=sessions,
         vault=vault,
-        tokens=TokenService(sessions, vault, clock),
+        keyring=keyring,
+        tokens=TokenService(sessions, keyring, clock),
         throttle=AuthThrottle(clock),
         http=http,
-        pg=ConnectorRegistry(settings, vault, http),
+        pg=ConnectorRegistry(settings, keyring, http),
         sandbox=Sandbox(
             sessions,
             clock,
@@ -82,6 +85,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await services.start()
         interval = services.settings.reconcile_interval_seconds
         reconciler = asyncio.create_task(run_periodically(services, interval)) if interval > 0 else None
         worker = new_worker(services) if services.settings.worker_enabled else None

@@ -14,6 +14,7 @@ from tollway.merchants.tokens import TokenService
 from tollway.pg.registry import ConnectorRegistry
 from tollway.sandbox.app import Sandbox
 from tollway.vault import Vault
+from tollway.vault.keyring import Keyring
 
 
 @dataclass
@@ -23,12 +24,18 @@ class Services:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     vault: Vault
+    #: the data keys (loaded by ``start()``); ``keyring.open`` reloads after a rotation elsewhere
+    keyring: Keyring
     tokens: TokenService
     throttle: AuthThrottle
     #: one pooled HTTP client for every PG call
     http: httpx.AsyncClient
     pg: ConnectorRegistry
     sandbox: Sandbox
+
+    async def start(self) -> None:
+        """Loads the vault's data keys (creating the first one on a new database)."""
+        await self.keyring.ensure_loaded()
 
     async def close(self) -> None:
         await self.http.aclose()

@@ -221,3 +221,33 @@ def test_the_sandbox_can_be_served_alone(data_dir: Path) -> None:
         proc.terminate()
         proc.wait(timeout=20)
     assert "docs test key" in log.read_text()
+
+
+def test_vault_status_and_rotate(data_dir: Path, tmp_path: Path) -> None:
+    import base64
+
+    assert _tollway(data_dir, "db", "upgrade").returncode == 0
+    created = _tollway(data_dir, "merchant", "create", "--name", "Vaulted")
+    code = _printed(created.stdout, "user code")
+    env = {**_env(data_dir), "TOLLWAY_CHANNEL_SECRET_KEY": "test_sk_vaulted"}
+    added = subprocess.run(
+        [*TOLLWAY, "channel", "add", code, "--mid", "vaulted", "--client-key", "test_ck_v"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert added.returncode == 0, added.stdout + added.stderr
+    before = _tollway(data_dir, "vault", "status")
+    assert before.returncode == 0 and "1 sealed value(s)  (active)" in before.stdout, before.stdout
+    new_master = tmp_path / "new-master.key"
+    new_master.write_text(base64.b64encode(b"n" * 32).decode())
+    rotated = _tollway(data_dir, "vault", "rotate", "--new-master-key-file", str(new_master))
+    assert rotated.returncode == 0, rotated.stdout + rotated.stderr
+    assert "1 value(s) re-sealed" in rotated.stdout and "re-wrapped under master key" in rotated.stdout
+    # the old master key no longer opens the keyring; the new one does
+    old = _tollway(data_dir, "vault", "status")
+    assert old.returncode == 1 and "error" in old.stdout
+    (data_dir / "master.key").write_text(new_master.read_text())
+    after = _tollway(data_dir, "vault", "status")
+    assert after.returncode == 0 and "1 sealed value(s)  (active)" in after.stdout, after.stdout

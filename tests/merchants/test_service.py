@@ -38,7 +38,7 @@ async def test_secrets_are_stored_only_as_hashes(services: Services, merchant: M
             str(v) for row in (await conn.execute(text("SELECT * FROM pg_channels"))).all() for v in row
         )
     assert merchant.imp_secret not in dump and "scrypt$" in dump
-    assert "test_sk_tosstest" not in channels and "tv1:" in channels
+    assert "test_sk_tosstest" not in channels and "tv2:dk_" in channels  # under a data key
 
 
 async def test_a_channel_secret_opens_only_through_the_vault(services: Services, merchant: MerchantFixture) -> None:

@@ -136,7 +136,7 @@ async def register(services: Services, merchant_id: int, registration: Registrat
     existing = await find_customer(services, merchant_id, registration.customer_uid)
     customer_key = registration.customer_id or (existing.customer_id if existing else None) or str(uuid.uuid4())
     fields = registration.fields
-    connector = services.pg.for_channel(channel)
+    connector = await services.pg.for_channel(channel)
     try:
         issued = await connector.issue_billing_key(
             registration.card,
@@ -159,7 +159,7 @@ async def store(
 ) -> BillingCustomer:
     """Seals and stores an issued billing key (new customer, or replacing the card of one)."""
     now = services.clock.now()
-    sealed = services.vault.seal(issued.billing_key, BILLING_KEY_PURPOSE)
+    sealed = services.keyring.seal(issued.billing_key, BILLING_KEY_PURPOSE)
     card = approval_of(_as_payment(issued))
     replaced: str | None = None
     async with services.sessions() as session:
@@ -226,7 +226,8 @@ def _as_payment(issued: PgBillingKey) -> PgPayment:
 async def _delete_at_pg(services: Services, channel: PgChannel, sealed: str, customer_uid: str) -> None:
     """Best effort for a replaced card's old key (V1 leaves it at the PG; Tollway tries to clean up)."""
     try:
-        await services.pg.for_channel(channel).delete_billing_key(services.vault.open(sealed, BILLING_KEY_PURPOSE))
+        connector = await services.pg.for_channel(channel)
+        await connector.delete_billing_key(await services.keyring.open(sealed, BILLING_KEY_PURPOSE))
     except PgError as exc:
         log.warning("old billing key not deleted at the PG", customer_uid=customer_uid, code=exc.code)
 
@@ -250,8 +251,8 @@ async def delete(services: Services, merchant_id: int, customer_uid: str, *, for
         raise BusinessError(PENDING_SCHEDULES.format(customer_uid=customer_uid, count=pending))
     if channel is not None:
         try:
-            await services.pg.for_channel(channel).delete_billing_key(
-                services.vault.open(customer.billing_key_sealed, BILLING_KEY_PURPOSE)
+            await (await services.pg.for_channel(channel)).delete_billing_key(
+                await services.keyring.open(customer.billing_key_sealed, BILLING_KEY_PURPOSE)
             )
         except PgNotFound:
             pass  # already gone at the PG
@@ -328,7 +329,7 @@ async def charge(services: Services, merchant_id: int, order: AgainOrder, *, on_
     if channel is None:  # pragma: no cover - channels are never deleted
         raise BusinessError("the customer's PG channel is gone", code=-1)
     payment = await open_for_approval(services, merchant_id, channel, order.request, on_open)
-    billing_key: Secret = services.vault.open(customer.billing_key_sealed, BILLING_KEY_PURPOSE)
+    billing_key: Secret = await services.keyring.open(customer.billing_key_sealed, BILLING_KEY_PURPOSE)
     customer_key = customer.customer_id
 
     async def call(connector: PgConnector, charge_request: ChargeRequest, idempotency_key: str) -> PgPayment:

@@ -208,7 +208,7 @@ class Worker:
         customer = await customers.find_customer(services, schedule.merchant_id, schedule.customer_uid)
         if customer is None:
             return None
-        billing_key = services.vault.open(customer.billing_key_sealed, customers.BILLING_KEY_PURPOSE)
+        billing_key = await services.keyring.open(customer.billing_key_sealed, customers.BILLING_KEY_PURPOSE)
 
         async def call(connector: PgConnector, charge: ChargeRequest, idempotency_key: str) -> PgPayment:
             return await connector.charge_billing_key(

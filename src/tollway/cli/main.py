@@ -29,6 +29,8 @@ channel_app = typer.Typer(help="PG channels of a merchant (Toss Payments MIDs an
 app.add_typer(db_app, name="db")
 app.add_typer(merchant_app, name="merchant")
 sandbox_app = typer.Typer(help="The embedded Toss-compatible sandbox PG.", no_args_is_help=True)
+vault_app = typer.Typer(help="The vault's data keys: status and rotation.", no_args_is_help=True)
+app.add_typer(vault_app, name="vault")
 app.add_typer(channel_app, name="channel")
 app.add_typer(sandbox_app, name="sandbox")
 
@@ -61,6 +63,7 @@ def _run(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
     async def go() -> T:
         services = build_services(settings)
         try:
+            await services.start()
             return await work(services)
         finally:
             await services.close()
@@ -214,6 +217,60 @@ def worker(
         f"worker done: {stats.claimed} claimed, {stats.paid} paid, {stats.failed} failed, "
         f"{stats.unknown} awaiting an answer, {stats.recovered} recovered"
     )
+
+
+@vault_app.command("status")
+def vault_status(database_url: DatabaseOpt = None, data_dir: DataDirOpt = None) -> None:
+    """Show the data keys and how many sealed values each one holds."""
+    from tollway.vault import sealed_key_id
+    from tollway.vault.keyring import SEALED_COLUMNS
+
+    settings = _settings(database_url, data_dir)
+
+    async def work(services: Any) -> tuple[str, str | None, dict[str, int]]:
+        from sqlalchemy import select
+
+        counts: dict[str, int] = {}
+        async with services.sessions() as session:
+            for model, _, column, _ in SEALED_COLUMNS:
+                for sealed in await session.scalars(select(getattr(model, column))):
+                    key = sealed_key_id(sealed)
+                    counts[key] = counts.get(key, 0) + 1
+        return services.vault.key_id, services.vault.active_key_id, counts
+
+    master, active, counts = _run(settings, work)
+    console.print(f"master key {master}; active data key {active}")
+    for key, count in sorted(counts.items()):
+        console.print(f"  {key:<24} {count} sealed value(s){'  (active)' if key == active else ''}")
+
+
+@vault_app.command("rotate")
+def vault_rotate(
+    new_master_key_file: Annotated[
+        Path | None,
+        typer.Option(help="also re-wrap every data key under this master key (base64 of 32 bytes in a file)"),
+    ] = None,
+    database_url: DatabaseOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """A new data key, every sealed value re-sealed under it; optionally a new master key. No downtime."""
+    from tollway.vault import Vault, load_master_key
+    from tollway.vault.keyring import RotationReport
+
+    settings = _settings(database_url, data_dir)
+    new_master = Vault(load_master_key("", new_master_key_file, create=False)) if new_master_key_file else None
+
+    async def work(services: Any) -> RotationReport:
+        report: RotationReport = await services.keyring.rotate(new_master=new_master, progress=console.print)
+        return report
+
+    report = _run(settings, work)
+    console.print(f"rotated: data key {report.new_key_id} active, {report.resealed} value(s) re-sealed")
+    if new_master is not None:
+        console.print(
+            f"{report.rewrapped} data key(s) re-wrapped under master key {new_master.key_id}: running nodes go on "
+            "with the keys they hold; restart each with the new TOLLWAY_MASTER_KEY / TOLLWAY_MASTER_KEY_FILE"
+        )
 
 
 @sandbox_app.command("serve")

@@ -239,6 +239,27 @@ class PaymentCancel(Base):
     payment: Mapped[Payment] = relationship(back_populates="cancels", lazy="raise")
 
 
+class VaultKey(Base):
+    """A data key, wrapped (sealed) by the master key. One is active: new values are sealed under it."""
+
+    __tablename__ = "vault_keys"
+    __table_args__ = (
+        Index(
+            "uq_vault_keys_one_active",
+            "active",
+            unique=True,
+            sqlite_where=text("active"),
+            postgresql_where=text("active"),
+        ),
+    )
+
+    key_id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    wrapped: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 class BillingCustomer(Base):
     """A ``customer_uid``: one billing key at one channel's PG, which no API response ever shows."""
 

@@ -27,7 +27,7 @@ from tollway.db.models import AccessToken, ApiKey
 from tollway.errors import Unauthorized
 from tollway.merchants.ids import new_access_token
 from tollway.merchants.passwords import KeyCheckCache, hash_secret, verify_secret
-from tollway.vault import Vault
+from tollway.vault.keyring import Keyring
 
 LIFETIME = timedelta(minutes=30)
 EXTEND_WHEN_LEFT = timedelta(minutes=1)
@@ -72,7 +72,7 @@ def token_digest(token: str) -> str:
 
 class TokenService:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], vault: Vault, clock: Clock, cache_size: int = 10_000
+        self, sessions: async_sessionmaker[AsyncSession], vault: Keyring, clock: Clock, cache_size: int = 10_000
     ) -> None:
         self._sessions = sessions
         self._vault = vault
@@ -132,7 +132,7 @@ class TokenService:
                 if result.rowcount != 1:  # type: ignore[attr-defined]
                     return None
                 expires_at = extended
-            token = self._vault.open(row.token_sealed, _TOKEN_PURPOSE).reveal()
+            token = (await self._vault.open(row.token_sealed, _TOKEN_PURPOSE)).reveal()
             return IssuedToken(token, now, expires_at)
 
         token = new_access_token()

@@ -126,7 +126,7 @@ async def approve(
     """Steps 2 and 3 for an opened payment. Returns it ``paid`` or, for a decline, ``failed``;
     raises ``ApprovalRefused`` for a refused request and ``BusinessError`` (code -1) when the
     outcome is unknown (the payment is left pending for reconciliation)."""
-    connector = services.pg.for_channel(channel)
+    connector = await services.pg.for_channel(channel)
     charge = charge_request(payment.imp_uid, request, options)
     try:
         result = await call(connector, charge, f"tollway-{payment.imp_uid}-approve")

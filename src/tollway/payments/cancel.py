@@ -127,7 +127,7 @@ async def cancel_payment(services: Services, merchant_id: int, order: CancelOrde
         expected_balance=balance,
         refund_account=refund,
     )
-    connector = services.pg.for_channel(channel)
+    connector = await services.pg.for_channel(channel)
     try:
         result = await connector.cancel(
             payment.pg_tid, request, idempotency_key=f"tollway-{payment.imp_uid}-cancel-{cancellation_id}"

@@ -76,7 +76,7 @@ async def reconcile_one(services: Services, payment_id: int, grace: timedelta, r
     if channel is None:
         report.still_pending.append(payment.imp_uid)
         return
-    connector = services.pg.for_channel(channel)
+    connector = await services.pg.for_channel(channel)
     op, imp_uid, started = payment.pg_op, payment.imp_uid, payment.pg_op_at
     found: PgPayment | None = None
     try:

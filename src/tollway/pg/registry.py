@@ -9,7 +9,7 @@ from tollway.db.models import PgChannel
 from tollway.merchants.service import SECRET_KEY_PURPOSE
 from tollway.pg.base import PgConnector
 from tollway.pg.toss.connector import TossConnector
-from tollway.vault import Vault
+from tollway.vault.keyring import Keyring
 
 
 class UnsupportedProvider(Exception):
@@ -17,21 +17,21 @@ class UnsupportedProvider(Exception):
 
 
 class ConnectorRegistry:
-    def __init__(self, settings: Settings, vault: Vault, http: httpx.AsyncClient) -> None:
+    def __init__(self, settings: Settings, keyring: Keyring, http: httpx.AsyncClient) -> None:
         self._settings = settings
-        self._vault = vault
+        self._keyring = keyring
         self._http = http
         self._cache: dict[tuple[int, str, bool], PgConnector] = {}
 
-    def for_channel(self, channel: PgChannel) -> PgConnector:
+    async def for_channel(self, channel: PgChannel) -> PgConnector:
         key = (channel.id, channel.secret_key_sealed, channel.sandbox)
         connector = self._cache.get(key)
         if connector is None:
-            connector = self._build(channel)
+            connector = await self._build(channel)
             self._cache[key] = connector
         return connector
 
-    def _build(self, channel: PgChannel) -> PgConnector:
+    async def _build(self, channel: PgChannel) -> PgConnector:
         if channel.pg_provider != "tosspayments":
             raise UnsupportedProvider(f"no connector for pg_provider {channel.pg_provider!r}")
         s = self._settings
@@ -39,7 +39,7 @@ class ConnectorRegistry:
         return TossConnector(
             self._http,
             base,
-            self._vault.open(channel.secret_key_sealed, SECRET_KEY_PURPOSE),
+            await self._keyring.open(channel.secret_key_sealed, SECRET_KEY_PURPOSE),
             timeout=httpx.Timeout(s.pg_read_timeout, connect=s.pg_connect_timeout),
             billing_timeout=httpx.Timeout(s.pg_billing_read_timeout, connect=s.pg_connect_timeout),
         )
