@@ -319,15 +319,26 @@ class AgainOrder:
     options: ChargeOptions = field(default_factory=ChargeOptions)
 
 
-async def charge(services: Services, merchant_id: int, order: AgainOrder, *, on_open: OnOpen | None = None) -> Payment:
+async def charge(
+    services: Services,
+    merchant_id: int,
+    order: AgainOrder,
+    *,
+    on_open: OnOpen | None = None,
+    on_settle: OnOpen | None = None,
+) -> Payment:
     """``POST /subscribe/payments/again`` (and every scheduled charge): one charge of the stored key."""
-    customer = await find_customer(services, merchant_id, order.customer_uid)
-    if customer is None:
-        raise BusinessError(NOT_REGISTERED.format(customer_uid=order.customer_uid), code=-1)
     async with services.sessions() as session:
-        channel = await session.get(PgChannel, customer.channel_id)
-    if channel is None:  # pragma: no cover - channels are never deleted
-        raise BusinessError("the customer's PG channel is gone", code=-1)
+        found = (
+            await session.execute(
+                select(BillingCustomer, PgChannel)
+                .join(PgChannel, PgChannel.id == BillingCustomer.channel_id)
+                .where(BillingCustomer.merchant_id == merchant_id, BillingCustomer.customer_uid == order.customer_uid)
+            )
+        ).one_or_none()
+    if found is None:
+        raise BusinessError(NOT_REGISTERED.format(customer_uid=order.customer_uid), code=-1)
+    customer, channel = found
     payment = await open_for_approval(services, merchant_id, channel, order.request, on_open)
     billing_key: Secret = await services.keyring.open(customer.billing_key_sealed, BILLING_KEY_PURPOSE)
     customer_key = customer.customer_id
@@ -337,7 +348,10 @@ async def charge(services: Services, merchant_id: int, order: AgainOrder, *, on_
             billing_key, customer_key, charge_request, idempotency_key=idempotency_key
         )
 
-    return await approve(services, payment, channel, order.request, call, options=order.options, refused=CHARGE_REFUSED)
+    options, request = order.options, order.request
+    return await approve(
+        services, payment, channel, request, call, options=options, refused=CHARGE_REFUSED, on_settle=on_settle
+    )
 
 
 __all__ = ["ApprovalRefused", "charge"]

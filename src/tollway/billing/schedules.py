@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, Update, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from typing_extensions import TypedDict
@@ -427,15 +427,17 @@ def _again_order(row: PaymentSchedule) -> customers.AgainOrder:
     )
 
 
-async def execute(services: Services, schedule_id: int) -> Payment:
+async def execute(services: Services, schedule_id: int, row: PaymentSchedule | None = None) -> Payment:
     """Charges one claimed (``executing``) schedule and records the outcome on it.
 
-    The payment is opened in the same transaction that writes its imp_uid on the schedule, so a
-    crash at any point leaves either nothing (the claim is simply released) or a payment the
-    recovery can look up at the PG.
+    The payment is opened in the same transaction that writes its imp_uid on the schedule, and its
+    outcome is recorded in the same transaction that finishes the schedule, so a crash at any
+    point leaves either nothing (the claim is simply released) or a payment the recovery can
+    settle at the PG.
     """
-    async with services.sessions() as session:
-        row = await session.get(PaymentSchedule, schedule_id)
+    if row is None:
+        async with services.sessions() as session:
+            row = await session.get(PaymentSchedule, schedule_id)
     if row is None or row.schedule_status != EXECUTING:
         raise BusinessError("the schedule is not claimed for execution")
 
@@ -446,18 +448,22 @@ async def execute(services: Services, schedule_id: int) -> Payment:
             .values(imp_uid=payment.imp_uid, updated_at=services.clock.now())
         )
 
+    async def on_settle(session: AsyncSession, payment: Payment) -> None:
+        outcome = (payment.imp_uid, payment.status, payment.fail_reason)
+        await session.execute(finish_statement(services, schedule_id, *outcome))
+
     try:
-        payment = await customers.charge(services, row.merchant_id, _again_order(row), on_open=on_open)
+        return await customers.charge(
+            services, row.merchant_id, _again_order(row), on_open=on_open, on_settle=on_settle
+        )
     except customers.ApprovalRefused as exc:
-        payment = exc.payment
+        return exc.payment
     except BusinessError as exc:
         if row.imp_uid is None and await _opened_imp_uid(services, schedule_id) is None:
             # nothing was opened (unknown customer, merchant_uid already paid…): the schedule fails
             await finish(services, schedule_id, None, PaymentStatus.FAILED, exc.message)
             raise
         raise  # the outcome is unknown: recovery reconciles the payment, then finishes the schedule
-    await finish(services, schedule_id, payment.imp_uid, payment.status, payment.fail_reason)
-    return payment
 
 
 async def _opened_imp_uid(services: Services, schedule_id: int) -> str | None:
@@ -465,22 +471,29 @@ async def _opened_imp_uid(services: Services, schedule_id: int) -> str | None:
         return await session.scalar(select(PaymentSchedule.imp_uid).where(PaymentSchedule.id == schedule_id))
 
 
+def finish_statement(
+    services: Services, schedule_id: int, imp_uid: str | None, payment_status: str, fail_reason: str | None
+) -> Update:
+    now = services.clock.now()
+    return (
+        update(PaymentSchedule)
+        .where(PaymentSchedule.id == schedule_id, PaymentSchedule.schedule_status == EXECUTING)
+        .values(
+            schedule_status=EXECUTED,
+            imp_uid=imp_uid,
+            payment_status=payment_status,
+            fail_reason=fail_reason[:500] if fail_reason else None,
+            executed_at=now,
+            updated_at=now,
+            claimed_by=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def finish(
     services: Services, schedule_id: int, imp_uid: str | None, payment_status: str, fail_reason: str | None
 ) -> None:
-    now = services.clock.now()
     async with services.sessions() as session:
-        await session.execute(
-            update(PaymentSchedule)
-            .where(PaymentSchedule.id == schedule_id, PaymentSchedule.schedule_status == EXECUTING)
-            .values(
-                schedule_status=EXECUTED,
-                imp_uid=imp_uid,
-                payment_status=payment_status,
-                fail_reason=fail_reason[:500] if fail_reason else None,
-                executed_at=now,
-                updated_at=now,
-                claimed_by=None,
-            )
-        )
+        await session.execute(finish_statement(services, schedule_id, imp_uid, payment_status, fail_reason))
         await session.commit()

@@ -65,6 +65,7 @@ class Worker:
         self.poll_seconds = poll_seconds
         self.stats = WorkerStats()
         self._stopping = asyncio.Event()
+        self._claimed: dict[int, PaymentSchedule] = {}  # rows of the last claim, handed to execute
 
     def stop(self) -> None:
         self._stopping.set()
@@ -112,17 +113,18 @@ class Worker:
                 update(PaymentSchedule)
                 .where(PaymentSchedule.id.in_(due.scalar_subquery()), PaymentSchedule.schedule_status == "scheduled")
                 .values(schedule_status=schedules.EXECUTING, claimed_by=self.name, claimed_at=now, updated_at=now)
-                .returning(PaymentSchedule.id)
+                .returning(PaymentSchedule)
                 .execution_options(synchronize_session=False)
             )
-            ids = list(result.scalars())
+            rows = list(result.scalars())
             await session.commit()
-        self.stats.claimed += len(ids)
-        return ids
+        self.stats.claimed += len(rows)
+        self._claimed = {row.id: row for row in rows}
+        return [row.id for row in rows]
 
     async def _execute(self, schedule_id: int) -> None:
         try:
-            payment = await schedules.execute(self.services, schedule_id)
+            payment = await schedules.execute(self.services, schedule_id, self._claimed.pop(schedule_id, None))
         except BusinessError as exc:
             if exc.code == -1:
                 self.stats.unknown += 1  # left for recovery

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tollway.db.models import Payment, PgChannel
 from tollway.errors import BusinessError
-from tollway.payments.ledger import ALREADY_PAID, PaymentRequest, open_payment
+from tollway.payments.ledger import ALREADY_PAID, PaymentRequest, new_payment
 from tollway.payments.pgsync import apply_approval, apply_failure, fail_reason, load_for_update
 from tollway.payments.states import PaymentStatus, begin_approval
 from tollway.pg.base import (
@@ -48,7 +48,8 @@ UNKNOWN_OUTCOME = (
 ALREADY_TAKEN = frozenset({"DUPLICATED_ORDER_ID", "ALREADY_PROCESSED_PAYMENT"})
 #: One PG call: (connector, charge, idempotency key) → the PG's payment.
 Charge = Callable[[PgConnector, ChargeRequest, str], Awaitable[PgPayment]]
-#: Runs in the transaction that opens the payment (e.g. a schedule records its imp_uid there).
+#: Runs in the transaction that opens the payment (a schedule records its imp_uid there), or in
+#: the one that records its outcome (the schedule records that too).
 OnOpen = Callable[[AsyncSession, Payment], Awaitable[None]]
 
 
@@ -98,19 +99,25 @@ async def open_for_approval(
     request: PaymentRequest,
     on_open: OnOpen | None = None,
 ) -> Payment:
-    """Step 1: the ``ready`` payment, holding its merchant_uid, committed."""
-    async with services.sessions() as session:
-        payment = await open_payment(session, merchant_id, channel, request, services.clock.now())
-        begin_approval(payment, services.clock.now())
-        if on_open is not None:
-            await on_open(session, payment)
-        try:
-            await session.commit()
-        except IntegrityError:
-            await session.rollback()
-            await refuse_duplicate(services, merchant_id, request.merchant_uid)
-            raise  # pragma: no cover - refuse_duplicate always raises
-        return payment
+    """Step 1: the ``ready`` payment, holding its merchant_uid, committed in one INSERT (no savepoint:
+    a collision rolls the whole transaction back, and only an imp_uid collision is tried again)."""
+    for _ in range(5):
+        async with services.sessions() as session:
+            payment = new_payment(merchant_id, channel, request, services.clock.now())
+            begin_approval(payment, services.clock.now())
+            session.add(payment)
+            try:
+                if on_open is not None:
+                    await session.flush()
+                    await on_open(session, payment)
+                await session.commit()
+            except IntegrityError as exc:
+                await session.rollback()
+                if "merchant_uid_hold" in str(exc.orig):
+                    await refuse_duplicate(services, merchant_id, request.merchant_uid)
+                continue  # a rare imp_uid collision: draw another
+            return payment
+    raise RuntimeError("could not draw a free imp_uid in 5 tries")  # pragma: no cover
 
 
 async def approve(
@@ -122,6 +129,7 @@ async def approve(
     *,
     options: ChargeOptions = ChargeOptions(),
     refused: str = "{reason}",
+    on_settle: OnOpen | None = None,
 ) -> Payment:
     """Steps 2 and 3 for an opened payment. Returns it ``paid`` or, for a decline, ``failed``;
     raises ``ApprovalRefused`` for a refused request and ``BusinessError`` (code -1) when the
@@ -131,10 +139,10 @@ async def approve(
     try:
         result = await call(connector, charge, f"tollway-{payment.imp_uid}-approve")
     except PgDeclined as exc:
-        return await settle_failure(services, payment.id, fail_reason(exc))
+        return await settle_failure(services, payment.id, fail_reason(exc), on_settle)
     except PgRejected as exc:
         if exc.code not in ALREADY_TAKEN:
-            failed = await settle_failure(services, payment.id, fail_reason(exc))
+            failed = await settle_failure(services, payment.id, fail_reason(exc), on_settle)
             raise ApprovalRefused(refused.format(reason=fail_reason(exc)), failed) from None
         # The order (= this imp_uid) was processed by an earlier call whose answer was lost: what
         # the PG holds for it is the outcome.
@@ -143,19 +151,25 @@ async def approve(
         except PgError:
             raise BusinessError(UNKNOWN_OUTCOME.format(imp_uid=payment.imp_uid), code=-1) from None
         if not result.is_approved:
-            return await settle_failure(services, payment.id, f"[{result.failure_code}] {result.failure_message}")
+            reason = f"[{result.failure_code}] {result.failure_message}"
+            return await settle_failure(services, payment.id, reason, on_settle)
     except PgUnknown:
         raise BusinessError(UNKNOWN_OUTCOME.format(imp_uid=payment.imp_uid), code=-1) from None
     async with services.sessions() as session:
         paid = await load_for_update(session, payment.id)
         await apply_approval(session, paid, result, services.clock.now())
+        if on_settle is not None:
+            await on_settle(session, paid)
         await session.commit()
         return paid
 
 
-async def settle_failure(services: Services, payment_id: int, reason: str) -> Payment:
+async def settle_failure(services: Services, payment_id: int, reason: str, on_settle: OnOpen | None = None) -> Payment:
     async with services.sessions() as session:
         payment = await load_for_update(session, payment_id)
         apply_failure(payment, reason, services.clock.now())
+        if on_settle is not None:
+            await session.flush()
+            await on_settle(session, payment)
         await session.commit()
         return payment

@@ -42,45 +42,50 @@ class PaymentRequest:
     customer_uid_usage: str | None = None
 
 
+def new_payment(merchant_id: int, channel: PgChannel, request: PaymentRequest, at: datetime) -> Payment:
+    """A ``ready`` payment with a fresh ``imp_uid``, not yet added to a session."""
+    return Payment(
+        imp_uid=new_imp_uid(),
+        merchant_id=merchant_id,
+        channel_id=channel.id,
+        merchant_uid=request.merchant_uid,
+        merchant_uid_hold=None,
+        pay_method=request.pay_method,
+        channel=request.channel,
+        pg_provider=channel.pg_provider,
+        pg_id=channel.mid,
+        sandbox=channel.sandbox,
+        escrow=request.escrow,
+        card_quota=request.card_quota,
+        name=request.name,
+        amount=request.amount,
+        cancel_amount=0,
+        tax_free=request.tax_free,
+        vat_amount=request.vat_amount,
+        currency=request.currency,
+        buyer_name=request.buyer_name,
+        buyer_email=request.buyer_email,
+        buyer_tel=request.buyer_tel,
+        buyer_addr=request.buyer_addr,
+        buyer_postcode=request.buyer_postcode,
+        custom_data=request.custom_data,
+        user_agent=request.user_agent,
+        notice_url=json.dumps(list(request.notice_urls)) if request.notice_urls else None,
+        status=PaymentStatus.READY,
+        started_at=at,
+        updated_at=at,
+        customer_uid=request.customer_uid,
+        customer_uid_usage=request.customer_uid_usage,
+        cash_receipt_issued=False,
+    )
+
+
 async def open_payment(
     session: AsyncSession, merchant_id: int, channel: PgChannel, request: PaymentRequest, at: datetime
 ) -> Payment:
     """A new ``ready`` payment with a fresh ``imp_uid`` (regenerated in the rare case of a collision)."""
     for _ in range(5):
-        payment = Payment(
-            imp_uid=new_imp_uid(),
-            merchant_id=merchant_id,
-            channel_id=channel.id,
-            merchant_uid=request.merchant_uid,
-            merchant_uid_hold=None,
-            pay_method=request.pay_method,
-            channel=request.channel,
-            pg_provider=channel.pg_provider,
-            pg_id=channel.mid,
-            sandbox=channel.sandbox,
-            escrow=request.escrow,
-            card_quota=request.card_quota,
-            name=request.name,
-            amount=request.amount,
-            cancel_amount=0,
-            tax_free=request.tax_free,
-            vat_amount=request.vat_amount,
-            currency=request.currency,
-            buyer_name=request.buyer_name,
-            buyer_email=request.buyer_email,
-            buyer_tel=request.buyer_tel,
-            buyer_addr=request.buyer_addr,
-            buyer_postcode=request.buyer_postcode,
-            custom_data=request.custom_data,
-            user_agent=request.user_agent,
-            notice_url=json.dumps(list(request.notice_urls)) if request.notice_urls else None,
-            status=PaymentStatus.READY,
-            started_at=at,
-            updated_at=at,
-            customer_uid=request.customer_uid,
-            customer_uid_usage=request.customer_uid_usage,
-            cash_receipt_issued=False,
-        )
+        payment = new_payment(merchant_id, channel, request, at)
         try:
             async with session.begin_nested():
                 session.add(payment)
@@ -109,6 +114,7 @@ class CardApproval:
 
 async def mark_paid(session: AsyncSession, payment: Payment, approval: CardApproval, at: datetime) -> None:
     """``ready → paid``. A second paid payment for the same merchant_uid is refused by the database."""
+    held = payment.merchant_uid_hold == payment.merchant_uid
     transition(payment, PaymentStatus.PAID, at)
     payment.pg_tid = approval.pg_tid
     payment.apply_num = approval.apply_num
@@ -122,6 +128,8 @@ async def mark_paid(session: AsyncSession, payment: Payment, approval: CardAppro
     payment.card_issuer_name = approval.card_issuer_name
     payment.card_publisher_code = approval.card_publisher_code
     payment.card_publisher_name = approval.card_publisher_name
+    if held:  # it held its merchant_uid through the PG call already: nothing can collide
+        return
     try:
         async with session.begin_nested():
             await session.flush()

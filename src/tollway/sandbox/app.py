@@ -84,6 +84,7 @@ class Answer:
     status: int
     body: Any
     hang: float = 0.0  # seconds to wait *after* the outcome is stored and before answering
+    stored: bool = False  # the idempotent answer was already stored with the outcome
 
 
 Handler = Callable[[Caller, dict[str, Any], Request], Awaitable[Answer]]
@@ -156,6 +157,7 @@ class Sandbox:
                 return self._error("INVALID_IDEMPOTENCY_KEY")
             key_hash = digest(f"{caller.secret_hash}|{request.method}|{request.url.path}|{idempotency_key}")
             existing = await self.store.claim(key_hash, self.clock.now())
+            request.state.idempotency = (key_hash, caller.answer_key)
             if existing is not None:
                 if existing.state != "done" or existing.status_code is None:
                     return self._error("IDEMPOTENT_REQUEST_PROCESSING")
@@ -167,7 +169,7 @@ class Sandbox:
                 await self.store.release(key_hash)
             raise
         content = b"" if answer.body is None else orjson.dumps(answer.body)
-        if key_hash is not None:
+        if key_hash is not None and not answer.stored:
             await self.store.finish(key_hash, answer.status, _seal_answer(caller.answer_key, key_hash, content))
         if answer.hang:
             await asyncio.sleep(answer.hang)
@@ -368,9 +370,9 @@ class Sandbox:
         caller: Caller,
         doc: dict[str, Any],
         outcome: cards.Outcome,
+        request: Request,
         *,
         existing: StoredPayment | None = None,
-        retry: bool = False,
     ) -> Answer:
         """Applies a test card's outcome to a payment being approved and stores the result."""
         error = cards.OUTCOME_ERRORS[outcome]
@@ -388,23 +390,38 @@ class Sandbox:
                 card=None,
                 failure={"code": failed.code, "message": failed.message},
             )
-            await self._write(caller, doc, existing, retry=retry)
+            await self._write(caller, doc, existing)
             raise failed
-        if not await self._write(caller, doc, existing, retry=retry):
-            raise TossApiError("DUPLICATED_ORDER_ID")
+        body = _public(doc)
+        # the idempotent answer is stored in the payment's own transaction (one commit, not two)
+        claim: tuple[str, bytes] | None = getattr(request.state, "idempotency", None)
+        finish = (claim[0], 200, _seal_answer(claim[1], claim[0], orjson.dumps(body))) if claim else None
+        await self._write(caller, doc, existing, finish=finish)
         hang = self.config.hang_seconds if outcome is cards.Outcome.HANG else 0.0
-        return Answer(200, _public(doc), hang=hang)
+        return Answer(200, body, hang=hang, stored=finish is not None)
 
     async def _write(
-        self, caller: Caller, doc: dict[str, Any], existing: StoredPayment | None, *, retry: bool = False
-    ) -> bool:
-        """Stores a settled payment. ``retry``: the orderId was tried before and ABORTED/EXPIRED,
-        and this attempt replaces that record (Toss lets an aborted order be tried again)."""
-        if existing is None:
-            return await self.store.insert(caller.mid, doc, self.clock.now(), replace_aborted=retry)
-        if not await self.store.replace(existing, doc, self.clock.now()):
-            raise TossApiError("FORBIDDEN_CONSECUTIVE_REQUEST")
-        return True
+        self,
+        caller: Caller,
+        doc: dict[str, Any],
+        existing: StoredPayment | None,
+        *,
+        finish: tuple[str, int, str] | None = None,
+    ) -> None:
+        """Stores a settled payment. An orderId tried before and ABORTED/EXPIRED is replaced (Toss
+        lets an aborted order be tried again); one that was approved is ``DUPLICATED_ORDER_ID``."""
+        now = self.clock.now()
+        if existing is not None:
+            if not await self.store.replace(existing, doc, now):
+                raise TossApiError("FORBIDDEN_CONSECUTIVE_REQUEST")
+            return
+        if await self.store.insert(caller.mid, doc, now, finish=finish):
+            return
+        prior = await self.store.by_order(caller.mid, doc["orderId"])
+        retried = prior is not None and prior.doc["status"] in ("ABORTED", "EXPIRED")
+        if retried and await self.store.insert(caller.mid, doc, now, replace_aborted=True, finish=finish):
+            return
+        raise TossApiError("DUPLICATED_ORDER_ID")
 
     async def _expire_if_due(self, stored: StoredPayment) -> StoredPayment:
         doc = stored.doc
@@ -445,9 +462,6 @@ class Sandbox:
         if amount < CARD_MINIMUM:
             raise TossApiError("BELOW_MINIMUM_AMOUNT")
         months = self._installment(body, amount)
-        existing = await self.store.by_order(caller.mid, order_id)
-        if existing is not None and existing.doc["status"] not in ("ABORTED", "EXPIRED"):
-            raise TossApiError("DUPLICATED_ORDER_ID")
         interest_free = bool(body.get("useFreeInstallmentPlan"))
         doc = self._payment_doc(
             caller,
@@ -462,7 +476,7 @@ class Sandbox:
             base_url=self._base_url(request),
             approved=True,
         )
-        return await self._settle(caller, doc, card.outcome, retry=existing is not None)
+        return await self._settle(caller, doc, card.outcome, request)
 
     async def confirm(self, caller: Caller, body: dict[str, Any], request: Request) -> Answer:
         payment_key = body.get("paymentKey")
@@ -498,7 +512,7 @@ class Sandbox:
             ),
             method="카드",
         )
-        return await self._settle(caller, doc, card.outcome, existing=stored)
+        return await self._settle(caller, doc, card.outcome, request, existing=stored)
 
     async def get_payment(self, caller: Caller, _: dict[str, Any], request: Request) -> Answer:
         stored = await self.store.by_key(caller.mid, request.path_params["payment_key"])

@@ -132,9 +132,25 @@ class Store:
             )
             return _load(row) if row is not None else None
 
-    async def insert(self, mid: str, doc: dict[str, Any], at: datetime, *, replace_aborted: bool = False) -> bool:
-        """Adds a payment; False when the (mid, orderId) is taken by a payment that is not ABORTED."""
+    async def insert(
+        self,
+        mid: str,
+        doc: dict[str, Any],
+        at: datetime,
+        *,
+        replace_aborted: bool = False,
+        finish: tuple[str, int, str] | None = None,
+    ) -> bool:
+        """Adds a payment (and, with ``finish``, stores the idempotent answer in the same
+        transaction); False when the (mid, orderId) is taken."""
         async with self.sessions() as session:
+            if finish is not None:
+                key_hash, status_code, body = finish
+                await session.execute(
+                    update(SandboxIdempotency)
+                    .where(SandboxIdempotency.key_hash == key_hash)
+                    .values(state="done", status_code=status_code, body=body)
+                )
             if replace_aborted:
                 await session.execute(
                     delete(SandboxPayment).where(
