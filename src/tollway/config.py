@@ -25,7 +25,7 @@ class Settings(BaseSettings):
     master_key_file: Path | None = None
     #: The public URL merchants and browsers use to reach this gateway (printed at start).
     public_url: str = ""
-    #: Database connections a process keeps (and as many again under load). Keep the sum over
+    #: Database connections a process keeps, and as many again under load. Keep twice the sum over
     #: every process below PostgreSQL's ``max_connections`` (100 by default).
     db_pool_size: int = 20
     #: Largest request body accepted, in bytes.
