@@ -166,10 +166,13 @@ async def seed(url: str) -> tuple[str, str, str, str]:
     return result
 
 
-AGAIN_LUA = """
+def payment_lua(token: str, body: str) -> str:
+    """A wrk script POSTing ``body`` (a Lua format string of thread id and counter: each request gets
+    a new merchant_uid) with the V1 token."""
+    return f"""
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "%(token)s"
+wrk.headers["Authorization"] = "{token}"
 local threads = 0
 function setup(thread)
   thread:set("tid", threads)
@@ -178,31 +181,16 @@ end
 local counter = 0
 function request()
   counter = counter + 1
-  local body = string.format(
-    '{"customer_uid":"bench-cu","merchant_uid":"ag-%%d-%%d","amount":1000,"name":"bench"}', tid, counter)
-  return wrk.format(nil, nil, nil, body)
+  return wrk.format(nil, nil, nil, string.format('{body}', tid, counter))
 end
 """
 
-ONETIME_LUA = """
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "%(token)s"
-local threads = 0
-function setup(thread)
-  thread:set("tid", threads)
-  threads = threads + 1
-end
-local counter = 0
-function request()
-  counter = counter + 1
-  local body = string.format(
-    '{"merchant_uid":"ot-%%d-%%d","amount":1000,"pg":"tosspayments.bench",' ..
-    '"card_number":"4330-1234-1234-0005","expiry":"2030-12","birth":"900101","name":"bench"}',
-    tid, counter)
-  return wrk.format(nil, nil, nil, body)
-end
-"""
+
+AGAIN_BODY = '{"customer_uid":"bench-cu","merchant_uid":"ag-%d-%d","amount":1000,"name":"bench"}'
+ONETIME_BODY = (
+    '{"merchant_uid":"ot-%d-%d","amount":1000,"pg":"tosspayments.bench",'
+    '"card_number":"4330-1234-1234-0005","expiry":"2030-12","birth":"900101","name":"bench"}'
+)
 
 
 async def count_onetime(url: str) -> tuple[int, int, int]:
@@ -280,13 +268,13 @@ def main() -> None:
                 "gateway: POST /subscribe/payments/onetime (in-process sandbox PG)",
                 f"{gw}/subscribe/payments/onetime",
                 **kw,
-                script=lua(ONETIME_LUA % {"token": access}),
+                script=lua(payment_lua(access, ONETIME_BODY)),
             ),
             "again": wrk(
                 "gateway: POST /subscribe/payments/again (in-process sandbox PG)",
                 f"{gw}/subscribe/payments/again",
                 **kw,
-                script=lua(AGAIN_LUA % {"token": access}),
+                script=lua(payment_lua(access, AGAIN_BODY)),
             ),
         }
     finally:

@@ -31,6 +31,7 @@ from tollway.errors import BusinessError, InvalidRequest, NotFound
 from tollway.payments.approve import ChargeOptions
 from tollway.payments.ledger import PaymentRequest
 from tollway.payments.states import PaymentStatus
+from tollway.payments.v1 import page_links
 from tollway.services import Services
 
 SCHEDULED, EXECUTING, EXECUTED, REVOKED = "scheduled", "executing", "executed", "revoked"
@@ -321,12 +322,8 @@ async def listing(
             .limit(limit)
         )
         items = [schedule_to_v1(r) for r in rows]
-    return {
-        "total": total,
-        "previous": page - 1 if page > 1 else 0,
-        "next": page + 1 if page * limit < total else 0,
-        "list": items,
-    }
+    previous, following = page_links(total, page, limit)
+    return {"total": total, "previous": previous, "next": following, "list": items}
 
 
 async def change_time(

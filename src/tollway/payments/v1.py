@@ -182,11 +182,12 @@ def prepare_to_v1(prepare: PaymentPrepare) -> PrepareV1:
     return {"merchant_uid": prepare.merchant_uid, "amount": prepare.amount, "currency": prepare.currency}
 
 
+def page_links(total: int, page: int, limit: int) -> tuple[int, int]:
+    """V1's ``previous``/``next``: page numbers, 0 when there is none."""
+    return (page - 1 if page > 1 else 0, page + 1 if page * limit < total else 0)
+
+
 def paged(total: int, page: int, limit: int, items: list[PaymentV1]) -> PagedPaymentsV1:
-    """V1's paged object; ``previous``/``next`` are page numbers, 0 when there is none."""
-    return {
-        "total": total,
-        "previous": page - 1 if page > 1 else 0,
-        "next": page + 1 if page * limit < total else 0,
-        "list": items,
-    }
+    """V1's paged object of payments."""
+    previous, following = page_links(total, page, limit)
+    return {"total": total, "previous": previous, "next": following, "list": items}

@@ -301,8 +301,19 @@ async def list_schedules(
     )
 
 
-async def _customer_schedules(
-    request: Request, customer_uid: str, principal: PrincipalDep, services: ServicesDep, page: int
+@router.get(
+    "/subscribe/payments/schedule/customers/{customer_uid}",
+    summary="customer_uid별 예약결제 목록",
+    description="`from`/`to` (also `schedule_from`/`schedule_to`), `schedule-status` (also `schedule_status`).",
+    responses=_SCHEDULES,
+)
+@router.get(
+    "/subscribe/customers/{customer_uid}/schedules",
+    summary="customer_uid별 예약결제 목록 (≡ /subscribe/payments/schedule/customers/{customer_uid})",
+    responses=_SCHEDULES,
+)
+async def customer_schedules(
+    request: Request, customer_uid: str, principal: PrincipalDep, services: ServicesDep, page: int = 1
 ) -> Response:
     q = request.query_params
 
@@ -329,29 +340,6 @@ async def _customer_schedules(
             customer_uid=customer_uid,
         )
     )
-
-
-@router.get(
-    "/subscribe/payments/schedule/customers/{customer_uid}",
-    summary="customer_uid별 예약결제 목록",
-    description="`from`/`to` (also `schedule_from`/`schedule_to`), `schedule-status` (also `schedule_status`).",
-    responses=_SCHEDULES,
-)
-async def customer_schedules(
-    request: Request, customer_uid: str, principal: PrincipalDep, services: ServicesDep, page: int = 1
-) -> Response:
-    return await _customer_schedules(request, customer_uid, principal, services, page)
-
-
-@router.get(
-    "/subscribe/customers/{customer_uid}/schedules",
-    summary="customer_uid별 예약결제 목록 (≡ /subscribe/payments/schedule/customers/{customer_uid})",
-    responses=_SCHEDULES,
-)
-async def customer_schedules_alias(
-    request: Request, customer_uid: str, principal: PrincipalDep, services: ServicesDep, page: int = 1
-) -> Response:
-    return await _customer_schedules(request, customer_uid, principal, services, page)
 
 
 @router.get("/subscribe/payments/schedule/{merchant_uid}", summary="예약결제 단건 조회", responses=_SCHEDULE)
