@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, Response
 from tollway import __version__, logsafety
 from tollway.api.envelope import install_error_handlers, ok
 from tollway.api.paths import NormalizePath
-from tollway.api.routes import billing, codes, payments, subscribe, users
+from tollway.api.routes import billing, codes, payments, subscribe, users, webhooks
 from tollway.api.throttle import AuthThrottle
 from tollway.billing.worker import Worker
 from tollway.clock import Clock, SystemClock
@@ -31,6 +31,7 @@ from tollway.sandbox.app import Sandbox, SandboxConfig, create_sandbox_app
 from tollway.services import Services
 from tollway.vault import Vault, load_master_key
 from tollway.vault.keyring import Keyring
+from tollway.webhooks.delivery import run_periodically as deliver_webhooks
 
 DESCRIPTION = """\
 Tollway speaks the i'mport (PortOne V1) REST contract: the same paths, parameters (JSON or form),
@@ -90,7 +91,12 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         reconciler = asyncio.create_task(run_periodically(services, interval)) if interval > 0 else None
         worker = new_worker(services) if services.settings.worker_enabled else None
         worker_task = asyncio.create_task(worker.run()) if worker is not None else None
+        notifier = asyncio.create_task(deliver_webhooks(services)) if services.settings.webhooks_enabled else None
         yield
+        if notifier is not None:
+            notifier.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await notifier
         if worker is not None and worker_task is not None:
             worker.stop()  # finishes what it claimed
             await worker_task
@@ -116,6 +122,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(codes.router)
     app.include_router(subscribe.router)
     app.include_router(billing.router)
+    app.include_router(webhooks.router)
     if services.settings.sandbox_enabled:
         app.mount("/sandbox/toss", create_sandbox_app(services.sandbox))
     app.mount("/docs/static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-static")

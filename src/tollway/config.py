@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     sandbox_charge_latency_seconds: float = 0.0
     #: Run the schedule worker inside ``tollway serve`` (``tollway worker`` runs it alone).
     worker_enabled: bool = True
+    #: Deliver merchant notifications (webhooks) from ``tollway serve`` and ``tollway worker``.
+    webhooks_enabled: bool = True
     #: Scheduled charges a worker keeps in flight at once.
     worker_concurrency: int = 32
     #: A claim older than this is taken over by another worker (its worker died).

@@ -351,6 +351,77 @@ class MerchantTestClock(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class WebhookSettings(Base):
+    """A merchant's notification settings (V1's console "결제알림(Webhook) 관리")."""
+
+    __tablename__ = "webhook_settings"
+
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), primary_key=True)
+    #: used when a payment has no ``notice_url``
+    default_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    content_type: Mapped[str] = mapped_column(String(8), default="json")  # json | form
+    #: 1 = V1-strict single attempt
+    max_attempts: Mapped[int] = mapped_column(Integer, default=12)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WebhookSecret(Base):
+    """A signing secret (Standard Webhooks ``whsec_…``), sealed. Two can be live during a rotation."""
+
+    __tablename__ = "webhook_secrets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), index=True)
+    secret_sealed: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: None while current; set when rotated out (it still signs until then)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class WebhookNotification(Base):
+    """The outbox: one V1 notification to one URL, written in the transaction of the change it reports."""
+
+    __tablename__ = "webhook_notifications"
+    __table_args__ = (
+        Index("ix_webhook_notifications_due", "state", "next_attempt_at"),
+        Index("ix_webhook_notifications_merchant_created", "merchant_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    webhook_id: Mapped[str] = mapped_column(String(40), unique=True)  # Standard Webhooks' webhook-id
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"))
+    imp_uid: Mapped[str] = mapped_column(String(32))
+    merchant_uid: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16))
+    cancellation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    url: Mapped[str] = mapped_column(String(500))
+    content_type: Mapped[str] = mapped_column(String(8))
+    max_attempts: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(12))  # pending | delivering | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WebhookAttempt(Base):
+    """One delivery attempt: when, where, what came back, how long it took."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("webhook_notifications.id", ondelete="CASCADE"), index=True)
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    url: Mapped[str] = mapped_column(String(500))
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    latency_ms: Mapped[int] = mapped_column(Integer)
+    excerpt: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    error: Mapped[str | None] = mapped_column(String(300), nullable=True)
+
+
 # -- the embedded Toss-compatible sandbox PG (``tollway.sandbox``) -----------------------------
 # Its own tables, so that it can run alone against its own database. It keeps no card number:
 # only masked numbers and the outcome a test card asks for; billing keys as SHA-256 digests.

@@ -167,7 +167,7 @@ async def approve(
 async def settle_failure(services: Services, payment_id: int, reason: str, on_settle: OnOpen | None = None) -> Payment:
     async with services.sessions() as session:
         payment = await load_for_update(session, payment_id)
-        apply_failure(payment, reason, services.clock.now())
+        await apply_failure(session, payment, reason, services.clock.now())
         if on_settle is not None:
             await session.flush()
             await on_settle(session, payment)

@@ -25,6 +25,7 @@ from tollway.payments.states import PaymentStatus, begin_cancel, end_pg_call
 from tollway.pg.base import CancelRequest, PgError, PgUnknown, RefundAccount
 from tollway.pg.toss.codes import toss_bank_code
 from tollway.services import Services
+from tollway.webhooks import outbox
 
 NOT_FOUND = "취소할 결제건이 존재하지 않습니다."
 ALREADY_CANCELLED = "이미 전액취소된 주문입니다. (payment {imp_uid} is already fully cancelled)"
@@ -53,6 +54,8 @@ class CancelOrder:
     refund_holder: str | None = None
     refund_bank: str | None = None
     refund_account: str | None = None
+    #: V1 notifies API cancels only when asked
+    enable_webhook: bool = False
 
 
 async def _find(services: Services, merchant_id: int, order: CancelOrder) -> Payment:
@@ -143,7 +146,10 @@ async def cancel_payment(services: Services, merchant_id: int, order: CancelOrde
     async with services.sessions() as session:
         payment = await load_for_update(session, payment.id)
         now = services.clock.now()
-        await sync_cancels(session, payment, result, now, cancellation_id=cancellation_id)
+        added = await sync_cancels(session, payment, result, now, cancellation_id=cancellation_id)
         end_pg_call(payment, now)
+        if order.enable_webhook and added:
+            cancellation = added[-1].cancellation_id
+            await outbox.enqueue(session, payment, PaymentStatus.CANCELLED, now, cancellation_id=cancellation)
         await session.commit()
         return payment

@@ -16,6 +16,7 @@ from tollway.payments.ledger import CardApproval, mark_failed, mark_paid, record
 from tollway.payments.states import PaymentStatus
 from tollway.pg.base import PgError, PgPayment
 from tollway.pg.toss.codes import CARD_TYPES, kftc_card_code, toss_card_name
+from tollway.webhooks import outbox
 
 
 def approval_of(pg: PgPayment) -> CardApproval:
@@ -60,15 +61,20 @@ async def cancels_of(session: AsyncSession, payment: Payment) -> list[PaymentCan
 
 
 async def apply_approval(session: AsyncSession, payment: Payment, pg: PgPayment, at: datetime) -> None:
-    """An approval the PG reports (directly or on lookup): ``ready → paid``, plus any cancels it shows."""
+    """An approval the PG reports (directly or on lookup): ``ready → paid``, plus any cancels it shows.
+    The ``paid`` notification is queued in the same transaction."""
     if payment.status == PaymentStatus.READY:
         await mark_paid(session, payment, approval_of(pg), pg.approved_at or at)
+        await outbox.enqueue(session, payment, PaymentStatus.PAID, at)
     await sync_cancels(session, payment, pg, at)
 
 
-def apply_failure(payment: Payment, reason: str, at: datetime) -> None:
+async def apply_failure(session: AsyncSession, payment: Payment, reason: str, at: datetime) -> None:
+    """``ready → failed``. V1 notifies failures of scheduled payments only."""
     if payment.status == PaymentStatus.READY:
         mark_failed(payment, reason[:500], at)
+        if payment.customer_uid_usage == "payment.scheduled":
+            await outbox.enqueue(session, payment, PaymentStatus.FAILED, at)
 
 
 async def sync_cancels(

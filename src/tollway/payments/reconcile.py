@@ -101,10 +101,11 @@ async def reconcile_one(services: Services, payment_id: int, grace: timedelta, r
                 await apply_approval(session, payment, found, now)
                 report.paid.append(imp_uid)
             elif found is not None and found.is_failed:
-                apply_failure(payment, f"[{found.failure_code}] {found.failure_message}", now)
+                await apply_failure(session, payment, f"[{found.failure_code}] {found.failure_message}", now)
                 report.failed.append(imp_uid)
             elif found is None and overdue:
-                apply_failure(payment, "PG사에 결제 기록이 없습니다. (the PG has no record of this order)", now)
+                reason = "PG사에 결제 기록이 없습니다. (the PG has no record of this order)"
+                await apply_failure(session, payment, reason, now)
                 report.failed.append(imp_uid)
             else:
                 report.still_pending.append(imp_uid)

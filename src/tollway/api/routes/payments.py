@@ -249,6 +249,7 @@ async def cancel(request: Request, principal: PrincipalDep, services: ServicesDe
             refund_holder=body.refund_holder,
             refund_bank=body.refund_bank,
             refund_account=body.refund_account,
+            enable_webhook=bool(body.enable_webhook),
         ),
     )
     async with services.sessions() as session:

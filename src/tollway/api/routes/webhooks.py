@@ -1,0 +1,135 @@
+"""Webhooks: Toss's in (hints, re-read from the PG), and the merchant's notification log and replay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from sqlalchemy import or_, select
+from starlette.responses import Response
+
+from tollway.api.body import read_raw
+from tollway.api.deps import PrincipalDep, ServicesDep
+from tollway.api.envelope import ok
+from tollway.clock import to_unix
+from tollway.db.models import Payment, PaymentCancel, PgChannel, WebhookAttempt, WebhookNotification
+from tollway.errors import InvalidRequest, NotFound
+from tollway.payments.pgsync import apply_approval, apply_failure, load_for_update, sync_cancels
+from tollway.payments.states import PaymentStatus
+from tollway.pg.base import PgError, PgPayment
+from tollway.webhooks import delivery, outbox
+
+router = APIRouter()
+
+
+@router.post(
+    "/webhooks/toss/{channel_key}",
+    tags=["tollway"],
+    summary="Toss Payments webhooks in (register this URL in Toss's developer center)",
+    description="A hint only: Tollway reads the payment back from Toss and applies what Toss says through "
+    "the state machine, so a forged or stale webhook changes nothing.",
+)
+async def toss_webhook(channel_key: str, request: Request, services: ServicesDep) -> Response:
+    raw = await read_raw(request)
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise InvalidRequest("the body is not JSON") from None
+    data: dict[str, Any] = body.get("data") if isinstance(body.get("data"), dict) else body
+    payment_key, order_id = data.get("paymentKey"), data.get("orderId")
+    async with services.sessions() as session:
+        channel = await session.scalar(select(PgChannel).where(PgChannel.channel_key == channel_key))
+        if channel is None:
+            raise NotFound("no such channel")
+        conditions = []
+        if isinstance(payment_key, str):
+            conditions.append(Payment.pg_tid == payment_key)
+        if isinstance(order_id, str):
+            conditions.append(Payment.imp_uid == order_id)
+        payment = (
+            await session.scalar(select(Payment).where(Payment.channel_id == channel.id, or_(*conditions)).limit(1))
+            if conditions
+            else None
+        )
+    if payment is None:
+        return ok({"applied": False, "reason": "no such payment"})
+    connector = await services.pg.for_channel(channel)
+    try:
+        truth: PgPayment = (
+            await connector.get_payment(payment.pg_tid)
+            if payment.pg_tid
+            else await connector.get_payment_by_order(payment.imp_uid)
+        )
+    except PgError as exc:
+        return ok({"applied": False, "reason": f"the PG could not confirm it ({exc.code})"})
+    now = services.clock.now()
+    async with services.sessions() as session:
+        current = await load_for_update(session, payment.id)
+        before = (current.status, current.cancel_amount)
+        added: list[PaymentCancel] = []
+        if current.status == PaymentStatus.READY and truth.is_approved:
+            await apply_approval(session, current, truth, now)  # queues its own notification
+        elif current.status == PaymentStatus.READY and truth.is_failed:
+            await apply_failure(session, current, f"[{truth.failure_code}] {truth.failure_message}", now)
+        elif current.status == PaymentStatus.PAID:
+            added = await sync_cancels(session, current, truth, now)
+        for entry in added:  # cancelled at the PG (its dashboard): V1 notifies console cancels
+            await outbox.enqueue(session, current, PaymentStatus.CANCELLED, now, cancellation_id=entry.cancellation_id)
+        await session.commit()
+        changed = (current.status, current.cancel_amount) != before
+    return ok({"applied": changed, "status": current.status})
+
+
+def _notification_v1(row: WebhookNotification, attempts: list[WebhookAttempt]) -> dict[str, Any]:
+    return {
+        "webhook_id": row.webhook_id,
+        "imp_uid": row.imp_uid,
+        "merchant_uid": row.merchant_uid,
+        "status": row.status,
+        "url": row.url,
+        "state": row.state,
+        "attempts": [
+            {
+                "attempted_at": to_unix(a.attempted_at),
+                "status_code": a.status_code,
+                "latency_ms": a.latency_ms,
+                "excerpt": a.excerpt,
+                "error": a.error,
+            }
+            for a in attempts
+        ],
+        "created_at": to_unix(row.created_at),
+        "delivered_at": to_unix(row.delivered_at),
+        "next_attempt_at": to_unix(row.next_attempt_at) if row.state == "pending" else 0,
+        "last_error": row.last_error,
+    }
+
+
+@router.get("/tollway/webhooks", tags=["tollway"], summary="This merchant's notifications and their attempts")
+async def list_webhooks(
+    principal: PrincipalDep, services: ServicesDep, state: str | None = None, limit: int = 50
+) -> Response:
+    if state not in (None, "pending", "delivering", "delivered", "failed"):
+        raise InvalidRequest("state must be pending, delivering, delivered or failed")
+    if not 1 <= limit <= 500:
+        raise InvalidRequest("limit must be between 1 and 500")
+    async with services.sessions() as session:
+        query = select(WebhookNotification).where(WebhookNotification.merchant_id == principal.merchant_id)
+        if state:
+            query = query.where(WebhookNotification.state == state)
+        rows = list(await session.scalars(query.order_by(WebhookNotification.id.desc()).limit(limit)))
+        attempts: dict[int, list[WebhookAttempt]] = {r.id: [] for r in rows}
+        for attempt in await session.scalars(
+            select(WebhookAttempt).where(WebhookAttempt.notification_id.in_(list(attempts))).order_by(WebhookAttempt.id)
+        ):
+            attempts[attempt.notification_id].append(attempt)
+    return ok([_notification_v1(r, attempts[r.id]) for r in rows])
+
+
+@router.post("/tollway/webhooks/{webhook_id}/replay", tags=["tollway"], summary="Send one notification again")
+async def replay_webhook(webhook_id: str, principal: PrincipalDep, services: ServicesDep) -> Response:
+    count = await delivery.replay(services, merchant_id=principal.merchant_id, webhook_id=webhook_id)
+    if not count:
+        raise NotFound(f"no delivered or failed notification {webhook_id}")
+    return ok({"queued": count})
