@@ -251,3 +251,21 @@ def test_vault_status_and_rotate(data_dir: Path, tmp_path: Path) -> None:
     (data_dir / "master.key").write_text(new_master.read_text())
     after = _tollway(data_dir, "vault", "status")
     assert after.returncode == 0 and "1 sealed value(s)  (active)" in after.stdout, after.stdout
+
+
+def test_webhooks_commands(data_dir: Path) -> None:
+    assert _tollway(data_dir, "db", "upgrade").returncode == 0
+    code = _printed(_tollway(data_dir, "merchant", "create", "--name", "Hooked").stdout, "user code")
+    settings = ["--url", "https://shop.test/hook", "--format", "form", "--attempts", "1"]
+    configured = _tollway(data_dir, "webhooks", "configure", code, *settings)
+    assert configured.returncode == 0 and "https://shop.test/hook, format form, 1 attempt(s)" in configured.stdout
+    assert _tollway(data_dir, "webhooks", "configure", code, "--format", "xml").returncode == 1
+    first = _tollway(data_dir, "webhooks", "secret", code).stdout.split()
+    assert len(first) == 1 and first[0].startswith("whsec_")
+    assert _tollway(data_dir, "webhooks", "secret", code).stdout.split() == first  # the same, not a new one
+    rotated = _tollway(data_dir, "webhooks", "secret", code, "--rotate").stdout.split()
+    assert len(rotated) == 2 and rotated[1] == first[0]  # both sign during the overlap
+    listed = _tollway(data_dir, "webhooks", "list", "--state", "failed")
+    assert listed.returncode == 0 and "webhook_id" in listed.stdout
+    assert "0 notification(s) queued again" in _tollway(data_dir, "webhooks", "replay", "--failed").stdout
+    assert _tollway(data_dir, "webhooks", "replay").returncode == 1

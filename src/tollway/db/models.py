@@ -369,6 +369,15 @@ class WebhookSecret(Base):
     """A signing secret (Standard Webhooks ``whsec_…``), sealed. Two can be live during a rotation."""
 
     __tablename__ = "webhook_secrets"
+    __table_args__ = (
+        Index(
+            "uq_webhook_secrets_one_current",
+            "merchant_id",
+            unique=True,
+            sqlite_where=text("expires_at IS NULL"),
+            postgresql_where=text("expires_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), index=True)

@@ -71,7 +71,13 @@ class Deliverer:
     async def round(self) -> int:
         claimed = await self.claim(self.concurrency)
         if claimed:
-            await asyncio.gather(*(self.deliver(row) for row in claimed))
+            now = self.services.clock.now()
+            secrets: dict[int, list[str]] = {}
+            for merchant_id in {row.merchant_id for row in claimed}:  # one read (or creation) per merchant
+                async with self.services.sessions() as session:
+                    secrets[merchant_id] = await signing.live_secrets(session, self.services.keyring, merchant_id, now)
+                    await session.commit()
+            await asyncio.gather(*(self.deliver(row, secrets[row.merchant_id]) for row in claimed))
         return len(claimed)
 
     async def run_until_idle(self) -> DeliveryStats:
@@ -105,13 +111,10 @@ class Deliverer:
             await session.commit()
         return rows
 
-    async def deliver(self, row: WebhookNotification) -> None:
+    async def deliver(self, row: WebhookNotification, secrets: list[str]) -> None:
         services = self.services
         now = services.clock.now()
         body, content_type = outbox.encode(row)
-        async with services.sessions() as session:
-            secrets = await signing.live_secrets(session, services.keyring, row.merchant_id, now)
-            await session.commit()
         timestamp = to_unix(now)
         headers = {
             "Content-Type": content_type,

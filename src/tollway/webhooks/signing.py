@@ -14,6 +14,7 @@ import os
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tollway.db.models import WebhookSecret
@@ -46,7 +47,11 @@ async def live_secrets(session: AsyncSession, keyring: Keyring, merchant_id: int
         )
     )
     if not rows:
-        await rotate(session, keyring, merchant_id, now)
+        try:
+            async with session.begin_nested():
+                await rotate(session, keyring, merchant_id, now)
+        except IntegrityError:
+            pass  # another process created the merchant's first secret: use that one
         return await live_secrets(session, keyring, merchant_id, now)
     return [(await keyring.open(row.secret_sealed, PURPOSE)).reveal() for row in rows]
 
@@ -60,6 +65,7 @@ async def rotate(
     )
     for row in current:
         row.expires_at = now + overlap
+    await session.flush()  # one current secret at a time (a partial unique index)
     secret = new_secret()
     session.add(WebhookSecret(merchant_id=merchant_id, secret_sealed=keyring.seal(secret, PURPOSE), created_at=now))
     await session.flush()

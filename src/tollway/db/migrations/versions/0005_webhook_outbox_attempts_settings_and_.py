@@ -66,6 +66,14 @@ def upgrade() -> None:
     with op.batch_alter_table("webhook_secrets", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_webhook_secrets_merchant_id"), ["merchant_id"], unique=False)
 
+    with op.batch_alter_table("webhook_secrets", schema=None) as batch_op:
+        batch_op.create_index(
+            "uq_webhook_secrets_one_current",
+            ["merchant_id"],
+            unique=True,
+            sqlite_where=sa.text("expires_at IS NULL"),
+            postgresql_where=sa.text("expires_at IS NULL"),
+        )
     op.create_table(
         "webhook_settings",
         sa.Column("merchant_id", sa.Integer(), nullable=False),
