@@ -102,10 +102,11 @@ def serve(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
     raise SystemExit(f"{app} did not start")
 
 
-async def prepare_database(url: str) -> None:
+async def prepare_database(url: str, name: str = DB_NAME) -> None:
+    """A fresh, migrated database ``name`` (dropped first if it exists) at ``url``."""
     conn = await asyncpg.connect(ADMIN)
-    await conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-    await conn.execute(f"CREATE DATABASE {DB_NAME}")
+    await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    await conn.execute(f"CREATE DATABASE {name}")
     await conn.close()
     from tollway.db import migrate
 

@@ -24,20 +24,10 @@ from datetime import UTC, datetime
 import asyncpg
 import httpx
 
-from bench.run import ADMIN, MASTER_KEY, ROOT, _port
+from bench.run import ADMIN, MASTER_KEY, ROOT, _port, prepare_database
 
 DB_NAME = "tollway_bench_schedules"
 SECRET = "test_sk_bench_schedules"  # noqa: S105 - a sandbox test key
-
-
-async def prepare(url: str, customers: int, schedules: int) -> None:
-    conn = await asyncpg.connect(ADMIN)
-    await conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-    await conn.execute(f"CREATE DATABASE {DB_NAME}")
-    await conn.close()
-    from tollway.db import migrate
-
-    await migrate.upgrade(url)
 
 
 async def seed(url: str, sandbox_url: str, customers: int, schedules: int) -> None:
@@ -138,7 +128,7 @@ def main() -> None:
         "TOLLWAY_DB_POOL_SIZE": "8",
         "PYTHONPATH": str(ROOT),
     }
-    asyncio.run(prepare(url, args.customers, args.schedules))
+    asyncio.run(prepare_database(url, DB_NAME))
     tollway = [sys.executable, "-m", "tollway"]
     sandbox = subprocess.Popen([*tollway, "sandbox", "serve", "--port", str(port)], env=env, cwd=ROOT)
     procs: list[subprocess.Popen[bytes]] = []

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 import asyncpg
 import httpx
 
-from bench.run import ADMIN, MASTER_KEY, ROOT, _port
+from bench.run import ADMIN, MASTER_KEY, ROOT, _port, prepare_database
 
 DB_NAME = "tollway_bench_webhooks"
 
@@ -46,20 +46,15 @@ app = Starlette(routes=[Route("/hook", hook, methods=["POST"]), Route("/stats", 
 
 
 async def prepare(url: str, receiver_url: str, notifications: int) -> None:
-    conn = await asyncpg.connect(ADMIN)
-    await conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-    await conn.execute(f"CREATE DATABASE {DB_NAME}")
-    await conn.close()
+    await prepare_database(url, DB_NAME)
     from sqlalchemy import insert
 
     from tollway.app import build_services
     from tollway.config import Settings
-    from tollway.db import migrate
     from tollway.db.models import WebhookNotification
     from tollway.merchants.service import create_merchant
     from tollway.webhooks.outbox import new_webhook_id
 
-    await migrate.upgrade(url)
     services = build_services(Settings(database_url=url, master_key=MASTER_KEY))
     await services.start()
     try:
