@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     worker_enabled: bool = True
     #: Deliver merchant notifications (webhooks) from ``tollway serve`` and ``tollway worker``.
     webhooks_enabled: bool = True
+    #: A delivery claimed longer ago than this is taken over (its process died).
+    webhook_lease_seconds: float = 120.0
     #: Scheduled charges a worker keeps in flight at once.
     worker_concurrency: int = 32
     #: A claim older than this is taken over by another worker (its worker died).

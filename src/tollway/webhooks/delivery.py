@@ -44,7 +44,7 @@ BACKOFF = (
     timedelta(hours=16),
     timedelta(hours=39),
 )
-LEASE = timedelta(minutes=2)
+LEASE = timedelta(minutes=2)  # the default of TOLLWAY_WEBHOOK_LEASE_SECONDS
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 
@@ -62,8 +62,11 @@ class DeliveryStats:
 
 
 class Deliverer:
-    def __init__(self, services: Services, *, name: str | None = None, concurrency: int = 16) -> None:
+    def __init__(
+        self, services: Services, *, name: str | None = None, concurrency: int = 16, lease: timedelta | None = None
+    ) -> None:
         self.services = services
+        self.lease = lease if lease is not None else timedelta(seconds=services.settings.webhook_lease_seconds)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:wh{id(self) % 1000}"
         self.concurrency = concurrency
         self.stats = DeliveryStats()
@@ -92,7 +95,7 @@ class Deliverer:
             .where(
                 or_(
                     (WebhookNotification.state == "pending") & (WebhookNotification.next_attempt_at <= now),
-                    (WebhookNotification.state == "delivering") & (WebhookNotification.claimed_at <= now - LEASE),
+                    (WebhookNotification.state == "delivering") & (WebhookNotification.claimed_at <= now - self.lease),
                 )
             )
             .order_by(WebhookNotification.next_attempt_at)
