@@ -52,6 +52,8 @@ def registration(customer_uid: str, body: CardFields, **extra: Any) -> customers
 
 
 async def payment_v1(services: Services, payment: Any) -> PaymentV1:
+    if not payment.cancel_amount:  # nothing cancelled: no history to read
+        return payment_to_v1(payment)
     async with services.sessions() as session:
         return payment_to_v1(payment, await cancels_of(session, payment))
 
