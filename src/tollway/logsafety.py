@@ -18,13 +18,25 @@ def redact(text: str) -> str:
     return _BILLING_PATH.sub(r"\1***", text)
 
 
+def _clean(value: object) -> object:
+    if isinstance(value, int | float) or value is None:
+        return value  # keep numbers numbers: formats such as %d need them
+    text = str(value)
+    cleaned = redact(text)
+    return cleaned if cleaned != text else value
+
+
 class RedactSecrets(logging.Filter):
+    """Masks inside the message and each argument, keeping the record's shape: uvicorn's access
+    formatter reads ``record.args`` as (client, method, path, http version, status)."""
+
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg = cleaned
-            record.args = ()
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_clean(arg) for arg in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {key: _clean(arg) for key, arg in record.args.items()}
         return True
 
 
