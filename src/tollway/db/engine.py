@@ -37,8 +37,8 @@ def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
-    # As many again under load: measured, waiting for a pooled connection gave lookups a 400 ms
-    # p99 tail at 32 clients (docs/benchmarks.md); opening overflow connections did not.
+    # As many again under load: measured, requests waiting for a connection (32 clients, at most 20
+    # connections) gave lookups a 400 ms p99 tail (docs/benchmarks.md).
     return create_async_engine(full, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False)
 
 
