@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from tests.api.routes.pg_helpers import APPROVE, INSUFFICIENT, reauth, sandbox_ledger, v1_client
 from tests.billing.test_customers import card
@@ -320,12 +320,20 @@ async def test_a_graceful_stop_leaves_no_claim(
     clock.advance(hours=2)
     worker = Worker(services, concurrency=5, poll_seconds=0.05)
     task = asyncio.create_task(worker.run())
-    await asyncio.sleep(0.05)
+    for _ in range(200):  # stop as soon as it holds claims, with charges in flight
+        if worker.stats.claimed:
+            break
+        await asyncio.sleep(0.005)
     worker.stop()
-    await task
+    stats = await task
+    assert stats.claimed >= 1
     async with services.sessions() as session:
-        executing = await session.scalar(
-            select(PaymentSchedule.id).where(PaymentSchedule.schedule_status == "executing").limit(1)
+        statuses = list(await session.scalars(select(PaymentSchedule.schedule_status)))
+        paid = list(
+            await session.scalars(
+                select(PaymentSchedule.payment_status).where(PaymentSchedule.schedule_status == "executed")
+            )
         )
-        await session.execute(update(PaymentSchedule).values(updated_at=clock.now()))
-    assert executing is None
+    assert "executing" not in statuses  # what it claimed, it finished
+    assert len(paid) == stats.claimed and set(paid) == {"paid"}
+    assert statuses.count("scheduled") == 10 - stats.claimed  # and it claimed nothing after the stop
