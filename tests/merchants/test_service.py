@@ -5,8 +5,10 @@ from __future__ import annotations
 import httpx
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import MerchantFixture
+from tollway.db.models import Merchant, PgChannel
 from tollway.errors import BusinessError, InvalidRequest
 from tollway.merchants.service import (
     add_api_key,
@@ -21,6 +23,30 @@ from tollway.vault import Secret
 
 IAMPORT_DEMO_KEY = "imp_apikey"
 IAMPORT_DEMO_SECRET = "ekKoeW8RyKuT0zgaZsUtXXTLQ4AhPFW3ZGseDA6bkA5lamv9OqDMnxyeB9wqOsuO9W3Mx9YSJ4dTqJ3f"
+
+
+async def channel(
+    session: AsyncSession,
+    services: Services,
+    merchant: Merchant,
+    mid: str,
+    secret_key: str,
+    *,
+    client_key: str = "ck",
+    pg_provider: str = "tosspayments",
+) -> PgChannel:
+    """A sandbox channel with these keys (``add_channel``'s checks all apply)."""
+    return await add_channel(
+        session,
+        services.clock,
+        services.vault,
+        merchant,
+        pg_provider=pg_provider,
+        mid=mid,
+        client_key=client_key,
+        secret_key=Secret(secret_key),
+        sandbox=True,
+    )
 
 
 async def test_an_explicit_key_pair_can_be_configured_and_used(client: httpx.AsyncClient, services: Services) -> None:
@@ -65,17 +91,7 @@ async def test_half_a_pair_is_refused(services: Services) -> None:
 async def test_first_channel_is_default_and_set_default_moves_it(services: Services, merchant: MerchantFixture) -> None:
     async with services.sessions() as session:
         found = await get_merchant(session, merchant.user_code)
-        second = await add_channel(
-            session,
-            services.clock,
-            services.vault,
-            found,
-            pg_provider="uplus",
-            mid="second",
-            client_key="ck",
-            secret_key=Secret("test_sk_second"),
-            sandbox=True,
-        )
+        second = await channel(session, services, found, "second", "test_sk_second", pg_provider="uplus")
         assert second.pg_provider == "tosspayments" and not second.is_default
         await set_default_channel(session, found.id, "tosspayments.second")
         await session.commit()
@@ -88,17 +104,7 @@ async def test_the_database_refuses_two_defaults(services: Services, merchant: M
 
     async with services.sessions() as session:
         found = await get_merchant(session, merchant.user_code)
-        await add_channel(
-            session,
-            services.clock,
-            services.vault,
-            found,
-            pg_provider="tosspayments",
-            mid="m2",
-            client_key="ck",
-            secret_key=Secret("test_sk_m2"),
-            sandbox=True,
-        )
+        await channel(session, services, found, "m2", "test_sk_m2")
         await session.commit()
         with pytest.raises(IntegrityError):
             await session.execute(text("UPDATE pg_channels SET is_default = true"))
@@ -108,31 +114,11 @@ async def test_a_duplicate_mid_and_unknown_provider_are_refused(services: Servic
     async with services.sessions() as session:
         found = await get_merchant(session, merchant.user_code)
         with pytest.raises(BusinessError, match="already has"):
-            await add_channel(
-                session,
-                services.clock,
-                services.vault,
-                found,
-                pg_provider="tosspayments",
-                mid="tosstest",
-                client_key="ck",
-                secret_key=Secret("sk"),
-                sandbox=True,
-            )
+            await channel(session, services, found, "tosstest", "sk")
     async with services.sessions() as session:
         found = await get_merchant(session, merchant.user_code)
         with pytest.raises(InvalidRequest, match="unsupported pg_provider"):
-            await add_channel(
-                session,
-                services.clock,
-                services.vault,
-                found,
-                pg_provider="kcp",
-                mid="x",
-                client_key="ck",
-                secret_key=Secret("sk"),
-                sandbox=True,
-            )
+            await channel(session, services, found, "x", "sk", pg_provider="kcp")
 
 
 async def test_a_sandbox_channel_takes_test_keys_only_and_lets_them_into_the_sandbox(
@@ -143,30 +129,10 @@ async def test_a_sandbox_channel_takes_test_keys_only_and_lets_them_into_the_san
     async with services.sessions() as session:
         found = await get_merchant(session, merchant.user_code)
         with pytest.raises(InvalidRequest, match="test key"):
-            await add_channel(
-                session,
-                services.clock,
-                services.vault,
-                found,
-                pg_provider="tosspayments",
-                mid="realmid",
-                client_key="live_ck_a",
-                secret_key=Secret("live_sk_a"),
-                sandbox=True,
-            )
+            await channel(session, services, found, "realmid", "live_sk_a", client_key="live_ck_a")
     async with services.sessions() as session:
         assert await mid_for_secret(session, "test_sk_tosstest") == "tosstest"
         assert await mid_for_secret(session, "test_sk_nobody") is None
         found = await get_merchant(session, merchant.user_code)
         with pytest.raises(BusinessError, match="already belongs to MID tosstest"):
-            await add_channel(
-                session,
-                services.clock,
-                services.vault,
-                found,
-                pg_provider="tosspayments",
-                mid="another",
-                client_key="test_ck_b",
-                secret_key=Secret("test_sk_tosstest"),
-                sandbox=True,
-            )
+            await channel(session, services, found, "another", "test_sk_tosstest", client_key="test_ck_b")

@@ -22,7 +22,7 @@ from tollway.merchants.channels import resolve_channel
 from tollway.merchants.service import list_channels
 from tollway.payments.approve import ApprovalRefused, ChargeOptions, OnOpen, approve, open_for_approval
 from tollway.payments.ledger import PaymentRequest
-from tollway.payments.pgsync import approval_of
+from tollway.payments.pgsync import card_fields
 from tollway.payments.queries import Page, to_v1_list
 from tollway.payments.v1 import PagedPaymentsV1, paged
 from tollway.pg.base import Buyer, CardData, ChargeRequest, PgBillingKey, PgConnector, PgError, PgNotFound, PgPayment
@@ -160,7 +160,7 @@ async def store(
     """Seals and stores an issued billing key (new customer, or replacing the card of one)."""
     now = services.clock.now()
     sealed = services.keyring.seal(issued.billing_key, BILLING_KEY_PURPOSE)
-    card = approval_of(_as_payment(issued))
+    card = card_fields(issued.card) if issued.card is not None else {}
     replaced: str | None = None
     async with services.sessions() as session:
         customer = await session.scalar(
@@ -180,14 +180,14 @@ async def store(
         customer.sandbox = channel.sandbox
         customer.customer_id = issued.customer_key
         customer.billing_key_sealed = sealed
-        customer.card_name = card.card_name
-        customer.card_code = card.card_code
-        customer.card_issuer_code = card.card_issuer_code
-        customer.card_issuer_name = card.card_issuer_name
-        customer.card_publisher_code = card.card_publisher_code
-        customer.card_publisher_name = card.card_publisher_name
-        customer.card_number = card.card_number
-        customer.card_type = card.card_type
+        customer.card_name = card.get("card_name")
+        customer.card_code = card.get("card_code")
+        customer.card_issuer_code = card.get("card_issuer_code")
+        customer.card_issuer_name = card.get("card_issuer_name")
+        customer.card_publisher_code = card.get("card_publisher_code")
+        customer.card_publisher_name = card.get("card_publisher_name")
+        customer.card_number = card.get("card_number")
+        customer.card_type = card.get("card_type")
         customer.customer_name = fields.name or customer.customer_name
         customer.customer_tel = fields.tel or customer.customer_tel
         customer.customer_email = fields.email or customer.customer_email
@@ -206,21 +206,6 @@ async def store(
     if replaced is not None and old_channel is not None:
         await _delete_at_pg(services, old_channel, replaced, customer_uid)
     return customer
-
-
-def _as_payment(issued: PgBillingKey) -> PgPayment:
-    """The card of an issued key, in the shape the card-field mapping reads."""
-    return PgPayment(
-        payment_key="",
-        order_id="",
-        status="",
-        method="카드",
-        total_amount=0,
-        balance_amount=0,
-        requested_at=None,
-        approved_at=None,
-        card=issued.card,
-    )
 
 
 async def _delete_at_pg(services: Services, channel: PgChannel, sealed: str, customer_uid: str) -> None:
@@ -340,6 +325,20 @@ async def charge(
         raise BusinessError(NOT_REGISTERED.format(customer_uid=order.customer_uid), code=-1)
     customer, channel = found
     payment = await open_for_approval(services, merchant_id, channel, order.request, on_open)
+    return await charge_opened(services, customer, channel, payment, order, on_settle=on_settle)
+
+
+async def charge_opened(
+    services: Services,
+    customer: BillingCustomer,
+    channel: PgChannel,
+    payment: Payment,
+    order: AgainOrder,
+    *,
+    on_settle: OnOpen | None = None,
+) -> Payment:
+    """Charges the customer's key for an opened payment (a first call, or the repeat of a lost one:
+    the imp_uid and so the Idempotency-Key are the payment's own)."""
     billing_key: Secret = await services.keyring.open(customer.billing_key_sealed, BILLING_KEY_PURPOSE)
     customer_key = customer.customer_id
 

@@ -31,9 +31,7 @@ from sqlalchemy import select, update
 from tollway.billing import customers, schedules
 from tollway.db.models import Payment, PaymentSchedule, PgChannel
 from tollway.errors import BusinessError
-from tollway.payments.approve import approve
 from tollway.payments.states import PaymentStatus, PgOp
-from tollway.pg.base import ChargeRequest, PgConnector, PgPayment
 from tollway.services import Services
 
 log = structlog.get_logger("tollway.worker")
@@ -206,19 +204,11 @@ class Worker:
         """Repeats the lost call with the same imp_uid (orderId) and Idempotency-Key: the PG answers
         with the first call's outcome, or runs it now if the first call never reached it."""
         services = self.services
-        order = schedules._again_order(schedule)
         customer = await customers.find_customer(services, schedule.merchant_id, schedule.customer_uid)
         if customer is None:
             return None
-        billing_key = await services.keyring.open(customer.billing_key_sealed, customers.BILLING_KEY_PURPOSE)
-
-        async def call(connector: PgConnector, charge: ChargeRequest, idempotency_key: str) -> PgPayment:
-            return await connector.charge_billing_key(
-                billing_key, customer.customer_id, charge, idempotency_key=idempotency_key
-            )
-
         try:
-            return await approve(services, payment, channel, order.request, call, options=order.options)
+            return await customers.charge_opened(services, customer, channel, payment, schedules._again_order(schedule))
         except customers.ApprovalRefused as exc:
             return exc.payment
         except BusinessError:

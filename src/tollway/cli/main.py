@@ -197,7 +197,7 @@ def worker(
     database_url: DatabaseOpt = None,
     data_dir: DataDirOpt = None,
 ) -> None:
-    """Run the schedule worker alone (`tollway serve` runs one too). SIGTERM/SIGINT: finish, then exit."""
+    """Run scheduled charges and webhook deliveries alone (`tollway serve` runs them too). SIGTERM: finish, exit."""
     import signal
 
     from tollway.app import new_worker

@@ -7,6 +7,7 @@ read later from a lookup is recorded exactly as the direct answer would have bee
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,30 +15,37 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tollway.db.models import Payment, PaymentCancel
 from tollway.payments.ledger import CardApproval, mark_failed, mark_paid, record_cancel
 from tollway.payments.states import PaymentStatus
-from tollway.pg.base import PgError, PgPayment
+from tollway.pg.base import PgCard, PgError, PgPayment
 from tollway.pg.toss.codes import CARD_TYPES, kftc_card_code, toss_card_name
 from tollway.webhooks import outbox
+
+
+def card_fields(card: PgCard) -> dict[str, Any]:
+    """V1's card fields (KFTC codes, Korean names, masked number, type) of a PG's card."""
+    issuer_kftc = kftc_card_code(card.issuer_code)
+    acquirer = card.acquirer_code or card.issuer_code
+    return {
+        "card_code": issuer_kftc,
+        "card_name": toss_card_name(card.issuer_code),
+        "card_number": card.number,
+        "card_type": CARD_TYPES.get(card.card_type or ""),
+        "card_issuer_code": issuer_kftc,
+        "card_issuer_name": toss_card_name(card.issuer_code),
+        "card_publisher_code": kftc_card_code(acquirer),
+        "card_publisher_name": toss_card_name(acquirer),
+    }
 
 
 def approval_of(pg: PgPayment) -> CardApproval:
     card = pg.card
     if card is None:
         return CardApproval(pg_tid=pg.payment_key, receipt_url=pg.receipt_url)
-    issuer_kftc = kftc_card_code(card.issuer_code)
-    acquirer = card.acquirer_code or card.issuer_code
     return CardApproval(
         pg_tid=pg.payment_key,
         apply_num=card.approve_no,
-        card_code=issuer_kftc,
-        card_name=toss_card_name(card.issuer_code),
-        card_number=card.number,
-        card_type=CARD_TYPES.get(card.card_type or ""),
         card_quota=card.installment_months,
         receipt_url=pg.receipt_url,
-        card_issuer_code=issuer_kftc,
-        card_issuer_name=toss_card_name(card.issuer_code),
-        card_publisher_code=kftc_card_code(acquirer),
-        card_publisher_name=toss_card_name(acquirer),
+        **card_fields(card),
     )
 
 

@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from tollway.api.body import body_docs, read_body
 from tollway.api.card_input import card_data
+from tollway.api.charge_input import charge_options, check_terms, payment_request
 from tollway.api.deps import PrincipalDep, ServicesDep
 from tollway.api.envelope import Envelope, ok
 from tollway.api.query import query_list
@@ -23,8 +24,6 @@ from tollway.api.schemas import (
 )
 from tollway.billing import customers, schedules, testclock
 from tollway.errors import InvalidRequest, NotFound
-from tollway.payments.approve import ChargeOptions
-from tollway.payments.ledger import PaymentRequest
 from tollway.payments.pgsync import cancels_of
 from tollway.payments.queries import parse_page
 from tollway.payments.v1 import PagedPaymentsV1, PaymentV1, payment_to_v1
@@ -144,37 +143,6 @@ async def customer_payments(
 # -- again -----------------------------------------------------------------------------------------
 
 
-def _request_from(body: Any, *, customer_uid: str, usage: str, user_agent: str | None) -> PaymentRequest:
-    tax_free = body.tax_free or 0
-    if tax_free > body.amount:
-        raise InvalidRequest(f"tax_free ({tax_free}) cannot exceed amount ({body.amount})")
-    if body.currency not in (None, "", "KRW"):
-        raise InvalidRequest("currency must be KRW for tosspayments")
-    quota = body.card_quota or 0
-    if quota == 1:
-        raise InvalidRequest("card_quota must be 0 (일시불) or 2 to 12 months")
-    return PaymentRequest(
-        merchant_uid=body.merchant_uid,
-        amount=body.amount,
-        name=body.name,
-        pay_method="card",
-        channel="api",
-        tax_free=tax_free,
-        vat_amount=getattr(body, "vat_amount", None),
-        buyer_name=body.buyer_name,
-        buyer_email=body.buyer_email,
-        buyer_tel=body.buyer_tel,
-        buyer_addr=body.buyer_addr,
-        buyer_postcode=body.buyer_postcode,
-        custom_data=body.custom_data,
-        user_agent=user_agent,
-        notice_urls=body.notice_urls(),
-        card_quota=quota,
-        customer_uid=customer_uid,
-        customer_uid_usage=usage,
-    )
-
-
 @router.post(
     "/subscribe/payments/again",
     summary="저장된 빌링키로 재결제",
@@ -186,14 +154,8 @@ async def again(request: Request, principal: PrincipalDep, services: ServicesDep
     body = await read_body(request, AgainBody)
     order = customers.AgainOrder(
         customer_uid=body.customer_uid,
-        request=_request_from(
-            body, customer_uid=body.customer_uid, usage="payment", user_agent=request.headers.get("user-agent")
-        ),
-        options=ChargeOptions(
-            interest_free=bool(body.interest_free_by_merchant),
-            use_card_point=bool(body.use_card_point),
-            buyer_ip=body.browser_ip or (request.client.host if request.client else None),
-        ),
+        request=payment_request(body, request, customer_uid=body.customer_uid, usage="payment"),
+        options=charge_options(body, request),
     )
     payment = await customers.charge(services, principal.merchant_id, order)  # refusals: code -1
     return ok(await payment_v1(services, payment))
@@ -214,20 +176,17 @@ async def schedule(request: Request, principal: PrincipalDep, services: Services
     body = await read_body(request, ScheduleBody)
     entries = []
     for item in body.schedules:
-        if item.currency not in (None, "", "KRW"):
-            raise InvalidRequest(f"currency of {item.merchant_uid} must be KRW for tosspayments")
-        if (item.tax_free or 0) > item.amount:
-            raise InvalidRequest(f"tax_free of {item.merchant_uid} cannot exceed its amount")
-        if item.card_quota == 1:
-            raise InvalidRequest(f"card_quota of {item.merchant_uid} must be 0 (일시불) or 2 to 12 months")
+        tax_free, quota = check_terms(
+            item.amount, item.tax_free, item.currency, item.card_quota, of=f"schedule {item.merchant_uid}"
+        )
         entries.append(
             schedules.ScheduleEntry(
                 merchant_uid=item.merchant_uid,
                 schedule_at=item.schedule_at,
                 amount=item.amount,
                 name=item.name,
-                tax_free=item.tax_free or 0,
-                card_quota=item.card_quota or 0,
+                tax_free=tax_free,
+                card_quota=quota,
                 interest_free=bool(item.interest_free_by_merchant),
                 buyer_name=item.buyer_name,
                 buyer_email=item.buyer_email,

@@ -9,14 +9,12 @@ from starlette.responses import Response
 
 from tollway.api.body import body_docs, read_body
 from tollway.api.card_input import card_data
+from tollway.api.charge_input import charge_options, payment_request
 from tollway.api.deps import PrincipalDep, ServicesDep
 from tollway.api.envelope import Envelope, ok
 from tollway.api.schemas import OnetimeBody
 from tollway.billing import customers
-from tollway.errors import InvalidRequest
-from tollway.payments.approve import ChargeOptions
 from tollway.payments.keyin import KeyInOrder, pay_key_in
-from tollway.payments.ledger import PaymentRequest
 from tollway.payments.v1 import PaymentV1, payment_to_v1
 
 router = APIRouter(tags=["subscribe"])
@@ -33,41 +31,11 @@ router = APIRouter(tags=["subscribe"])
 )
 async def onetime(request: Request, principal: PrincipalDep, services: ServicesDep) -> Response:
     body = await read_body(request, OnetimeBody)
-    if body.currency not in (None, "", "KRW"):
-        raise InvalidRequest("currency must be KRW for tosspayments")
-    tax_free = body.tax_free or 0
-    if tax_free > body.amount:
-        raise InvalidRequest(f"tax_free ({tax_free}) cannot exceed amount ({body.amount})")
-    quota = body.card_quota or 0
-    if quota == 1:
-        raise InvalidRequest("card_quota must be 0 (일시불) or 2 to 12 months")
-    card = card_data(body.card_number, body.expiry, body.birth, body.pwd_2digit)
     order = KeyInOrder(
-        request=PaymentRequest(
-            merchant_uid=body.merchant_uid,
-            amount=body.amount,
-            name=body.name,
-            pay_method="card",
-            channel="api",
-            tax_free=tax_free,
-            vat_amount=body.vat_amount,
-            buyer_name=body.buyer_name,
-            buyer_email=body.buyer_email,
-            buyer_tel=body.buyer_tel,
-            buyer_addr=body.buyer_addr,
-            buyer_postcode=body.buyer_postcode,
-            custom_data=body.custom_data,
-            user_agent=request.headers.get("user-agent"),
-            notice_urls=body.notice_urls(),
-            card_quota=quota,
-        ),
-        card=card,
+        request=payment_request(body, request),
+        card=card_data(body.card_number, body.expiry, body.birth, body.pwd_2digit),
         pg=body.pg,
-        options=ChargeOptions(
-            interest_free=bool(body.interest_free_by_merchant),
-            use_card_point=bool(body.use_card_point),
-            buyer_ip=body.browser_ip or (request.client.host if request.client else None),
-        ),
+        options=charge_options(body, request),
     )
     if body.customer_uid:
         # Toss cannot issue a key and charge at once: the card becomes a billing key first, then
@@ -77,7 +45,7 @@ async def onetime(request: Request, principal: PrincipalDep, services: ServicesD
             principal.merchant_id,
             customers.Registration(
                 customer_uid=body.customer_uid,
-                card=card,
+                card=order.card,
                 pg=body.pg,
                 fields=customers.CustomerFields(
                     body.buyer_name, body.buyer_tel, body.buyer_email, body.buyer_addr, body.buyer_postcode
