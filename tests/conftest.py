@@ -19,6 +19,7 @@ import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -156,7 +157,13 @@ async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
 @contextlib.asynccontextmanager
 async def serving(services: Services, sock: socket.socket) -> AsyncIterator[str]:
     """Serves the gateway app on ``sock`` in this event loop; yields its base URL."""
-    app = create_app(services=services)
+    async with serving_app(create_app(services=services), sock) as url:
+        yield url
+
+
+@contextlib.asynccontextmanager
+async def serving_app(app: Any, sock: socket.socket) -> AsyncIterator[str]:
+    """Serves any ASGI app on ``sock`` in this event loop; yields its base URL."""
     config = uvicorn.Config(app, lifespan="off", log_level="warning", timeout_graceful_shutdown=5)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))

@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, Response
 from tollway import __version__, logsafety
 from tollway.api.envelope import install_error_handlers, ok
 from tollway.api.paths import NormalizePath
-from tollway.api.routes import billing, codes, payments, subscribe, users, webhooks
+from tollway.api.routes import billing, checkout, codes, payments, subscribe, users, webhooks
 from tollway.api.throttle import AuthThrottle
 from tollway.billing.worker import Worker
 from tollway.clock import Clock, SystemClock
@@ -123,6 +123,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(subscribe.router)
     app.include_router(billing.router)
     app.include_router(webhooks.router)
+    app.include_router(checkout.router)
     if services.settings.sandbox_enabled:
         app.mount("/sandbox/toss", create_sandbox_app(services.sandbox))
     app.mount("/docs/static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-static")

@@ -221,6 +221,43 @@ class Payment(Base):
     )
 
 
+class CheckoutSession(Base):
+    """One ``IMP.request_pay`` window: what the buyer's browser may do with it, and how it ended.
+
+    The browser holds a random token; only its SHA-256 digest is stored. ``state`` moves
+    ``open → returned → done`` by conditional updates, so a success URL loaded twice (a reload, a
+    double click) confirms at the PG once and shows the stored result the second time.
+    """
+
+    __tablename__ = "checkout_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("pg_channels.id"))
+    #: the window's ``ready`` payment (None for a billing-key window, which charges nothing)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), nullable=True, index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # payment | billing
+    #: the merchant page's origin: the only one the result is posted to
+    origin: Mapped[str] = mapped_column(String(300))
+    mode: Mapped[str] = mapped_column(String(16))  # iframe | redirect
+    redirect_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    merchant_uid: Mapped[str] = mapped_column(String(40))
+    #: the PG window's method and parameters (JSON), success/fail URLs added when it opens
+    pg_method: Mapped[str] = mapped_column(String(32))
+    pg_params: Mapped[str] = mapped_column(Text)
+    customer_uid: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    customer_key: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    #: buyer fields stored on the billing customer (JSON), billing windows only
+    customer_fields: Mapped[str | None] = mapped_column(Text, nullable=True)
+    state: Mapped[str] = mapped_column(String(16))  # open | returned | done
+    #: the V1 result object handed to the callback or the redirect (JSON), once done
+    result: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 class PaymentCancel(Base):
     """One entry of ``cancel_history``; rows are only ever added."""
 

@@ -110,6 +110,34 @@ class CardApproval:
     card_issuer_name: str | None = None
     card_publisher_code: str | None = None
     card_publisher_name: str | None = None
+    bank_code: str | None = None  # KFTC; an account transfer's bank
+    bank_name: str | None = None
+
+
+@dataclass(frozen=True)
+class VirtualAccount:
+    pg_tid: str
+    vbank_code: str | None  # KFTC
+    vbank_name: str | None
+    vbank_num: str
+    vbank_date: datetime | None
+    receipt_url: str | None = None
+
+
+def record_vbank_issued(payment: Payment, account: VirtualAccount, at: datetime) -> None:
+    """A virtual account was issued for a ``ready`` payment: it stays ``ready`` until the deposit.
+    V1 leaves ``vbank_holder`` null for tosspayments (the holder is the merchant's name)."""
+    if payment.status != PaymentStatus.READY:
+        raise BusinessError(f"결제건({payment.imp_uid})은 {payment.status} 상태라 가상계좌를 발급할 수 없습니다.")
+    payment.pg_tid = account.pg_tid
+    payment.vbank_code = account.vbank_code
+    payment.vbank_name = account.vbank_name
+    payment.vbank_num = account.vbank_num
+    payment.vbank_date = account.vbank_date
+    payment.vbank_holder = None
+    payment.vbank_issued_at = at
+    payment.receipt_url = account.receipt_url
+    payment.updated_at = at
 
 
 async def mark_paid(session: AsyncSession, payment: Payment, approval: CardApproval, at: datetime) -> None:
@@ -128,6 +156,9 @@ async def mark_paid(session: AsyncSession, payment: Payment, approval: CardAppro
     payment.card_issuer_name = approval.card_issuer_name
     payment.card_publisher_code = approval.card_publisher_code
     payment.card_publisher_name = approval.card_publisher_name
+    if approval.bank_code or approval.bank_name:
+        payment.bank_code = approval.bank_code
+        payment.bank_name = approval.bank_name
     if held:  # it held its merchant_uid through the PG call already: nothing can collide
         return
     try:

@@ -12,11 +12,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tollway.codes import BANKS
 from tollway.db.models import Payment, PaymentCancel
-from tollway.payments.ledger import CardApproval, mark_failed, mark_paid, record_cancel
-from tollway.payments.states import PaymentStatus
+from tollway.payments.ledger import (
+    CardApproval,
+    VirtualAccount,
+    mark_failed,
+    mark_paid,
+    record_cancel,
+    record_vbank_issued,
+)
+from tollway.payments.states import PaymentStatus, end_pg_call
 from tollway.pg.base import PgCard, PgError, PgPayment
-from tollway.pg.toss.codes import CARD_TYPES, kftc_card_code, toss_card_name
+from tollway.pg.toss.codes import CARD_TYPES, kftc_bank_code, kftc_card_code, toss_card_name
 from tollway.webhooks import outbox
 
 
@@ -39,7 +47,10 @@ def card_fields(card: PgCard) -> dict[str, Any]:
 def approval_of(pg: PgPayment) -> CardApproval:
     card = pg.card
     if card is None:
-        return CardApproval(pg_tid=pg.payment_key, receipt_url=pg.receipt_url)
+        bank = kftc_bank_code(pg.transfer_bank or (pg.virtual_account.bank_code if pg.virtual_account else None))
+        return CardApproval(
+            pg_tid=pg.payment_key, receipt_url=pg.receipt_url, bank_code=bank, bank_name=BANKS.get(bank or "")
+        )
     return CardApproval(
         pg_tid=pg.payment_key,
         apply_num=card.approve_no,
@@ -71,6 +82,16 @@ async def cancels_of(session: AsyncSession, payment: Payment) -> list[PaymentCan
 async def apply_approval(session: AsyncSession, payment: Payment, pg: PgPayment, at: datetime) -> None:
     """An approval the PG reports (directly or on lookup): ``ready → paid``, plus any cancels it shows.
     The ``paid`` notification is queued in the same transaction."""
+    if payment.status == PaymentStatus.READY and pg.is_waiting_for_deposit and pg.virtual_account is not None:
+        account = pg.virtual_account
+        bank = kftc_bank_code(account.bank_code)
+        if payment.vbank_num is None:
+            ledger_vbank = VirtualAccount(
+                pg.payment_key, bank, BANKS.get(bank or ""), account.account_number, account.due_date, pg.receipt_url
+            )
+            record_vbank_issued(payment, ledger_vbank, at)
+        end_pg_call(payment, at)
+        return
     if payment.status == PaymentStatus.READY:
         await mark_paid(session, payment, approval_of(pg), pg.approved_at or at)
         await outbox.enqueue(session, payment, PaymentStatus.PAID, at)

@@ -125,6 +125,15 @@ class PgCancel:
 
 
 @dataclass(frozen=True)
+class PgVirtualAccount:
+    account_number: str
+    bank_code: str | None  # the PG's own bank code
+    customer_name: str | None
+    due_date: datetime | None
+    expired: bool = False
+
+
+@dataclass(frozen=True)
 class PgPayment:
     """A payment as the PG sees it. ``status`` is the PG's own (Toss: DONE, CANCELED, ABORTED…)."""
 
@@ -143,6 +152,12 @@ class PgPayment:
     failure_message: str | None = None
     mid: str | None = None
     type: str | None = None
+    virtual_account: PgVirtualAccount | None = None
+    transfer_bank: str | None = None  # the PG's bank code of an account transfer
+
+    @property
+    def is_waiting_for_deposit(self) -> bool:
+        return self.status == "WAITING_FOR_DEPOSIT" and self.virtual_account is not None
 
     @property
     def is_approved(self) -> bool:

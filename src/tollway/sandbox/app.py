@@ -39,6 +39,7 @@ from tollway.pg.toss.errors import CATALOGUE
 from tollway.pg.toss.wire import KST, format_time
 from tollway.sandbox import cards
 from tollway.sandbox.store import Store, StoredPayment, digest
+from tollway.sandbox.window import BANKS, METHOD_NAMES, OUTCOME_CARDS, WindowError, WindowRequest, add_routes
 
 ORDER_ID = re.compile(r"^[A-Za-z0-9_-]{6,64}$")
 CUSTOMER_KEY = re.compile(r"^[A-Za-z0-9\-_=.@*]{2,300}$")
@@ -502,6 +503,9 @@ class Sandbox:
         )
         months = int(private.get("installmentPlanMonths", 0))
         now = self.clock.now()
+        method = private.get("method", "카드")
+        if method != "카드":
+            return await self._confirm_account(caller, stored, method, request)
         doc.update(
             status="DONE",
             approvedAt=format_time(now),
@@ -513,6 +517,132 @@ class Sandbox:
             method="카드",
         )
         return await self._settle(caller, doc, card.outcome, request, existing=stored)
+
+    async def _confirm_account(self, caller: Caller, stored: StoredPayment, method: str, request: Request) -> Answer:
+        """A transfer is done at once; a virtual account is issued and waits for the deposit (§2.6)."""
+        doc = stored.doc
+        private = doc.get(PRIVATE) or {}
+        now = self.clock.now()
+        bank = private.get("bankCode", "06")
+        if method == "계좌이체":
+            doc.update(
+                status="DONE",
+                method=method,
+                approvedAt=format_time(now),
+                lastTransactionKey=_new_transaction_key(),
+                receipt={"url": f"{self._base_url(request)}/_sandbox/receipts/{doc['paymentKey']}"},
+                transfer={"bankCode": bank, "settlementStatus": "INCOMPLETED"},
+            )
+        else:
+            due = now + timedelta(hours=int(private.get("validHours", 168)))
+            doc.update(
+                status="WAITING_FOR_DEPOSIT",
+                method=method,
+                approvedAt=None,
+                secret="ps_" + secrets.token_urlsafe(18),
+                virtualAccount={
+                    "accountType": "일반",
+                    "accountNumber": "X" + "".join(secrets.choice(string.digits) for _ in range(13)),
+                    "bankCode": bank,
+                    "customerName": private.get("customerName") or "구매자",
+                    "depositorName": None,
+                    "dueDate": format_time(due),
+                    "refundStatus": "NONE",
+                    "expired": False,
+                    "settlementStatus": "INCOMPLETED",
+                    "refundReceiveAccount": None,
+                },
+            )
+        return await self._settle(caller, doc, cards.Outcome.APPROVE, request, existing=stored)
+
+    async def deposit(self, caller: Caller, _: dict[str, Any], request: Request) -> Answer:
+        """Sandbox helper, like the developer center's 입금처리: a waiting virtual account is paid."""
+        stored = await self.store.by_key(caller.mid, request.path_params["payment_key"])
+        if stored is None:
+            raise TossApiError("NOT_FOUND_PAYMENT")
+        doc = stored.doc
+        if doc["status"] != "WAITING_FOR_DEPOSIT":
+            raise TossApiError("NOT_CANCELABLE_PAYMENT", "입금을 기다리는 가상계좌가 아닙니다.")
+        now = self.clock.now()
+        doc.update(status="DONE", approvedAt=format_time(now), lastTransactionKey=_new_transaction_key())
+        doc["virtualAccount"] = {**doc["virtualAccount"], "depositorName": doc["virtualAccount"]["customerName"]}
+        if not await self.store.replace(stored, doc, now):
+            raise TossApiError("FORBIDDEN_CONSECUTIVE_REQUEST")
+        return Answer(200, _public(doc))
+
+    # -- the window (sandbox.window): what the buyer's choices leave at the PG --------------------
+
+    async def window_payment(self, window: WindowRequest, choice: dict[str, str], request: Request) -> str:
+        """The buyer approved in the window: an ``IN_PROGRESS`` payment for ``confirm``; its paymentKey."""
+        now = self.clock.now()
+        private: dict[str, Any] = {"expiresAt": (now + timedelta(minutes=self.config.session_minutes)).timestamp()}
+        if window.method == "CARD":
+            company, outcome = choice["company"], choice["outcome"]
+            if company not in window.companies:
+                raise WindowError("RETRY", "카드사를 선택해 주세요.")
+            try:
+                months = int(choice["months"])
+            except ValueError:
+                months = -1
+            if months not in window.months:
+                raise WindowError("RETRY", "할부 개월 수를 선택해 주세요.")
+            test_card = cards.lookup(OUTCOME_CARDS.get(outcome, ""))
+            if test_card is None:
+                raise WindowError("RETRY", "테스트 결과를 선택해 주세요.")
+            private.update(
+                method="카드",
+                outcome=test_card.outcome.value,
+                issuerCode=company,
+                cardType="신용",
+                maskedNumber=cards.mask(OUTCOME_CARDS[outcome]),
+                installmentPlanMonths=months,
+            )
+        else:
+            if choice["bank"] not in BANKS:
+                raise WindowError("RETRY", "은행을 선택해 주세요.")
+            hours = window.params.get("validHours")
+            private.update(
+                method=METHOD_NAMES[window.method],
+                bankCode=choice["bank"],
+                customerName=window.params.get("customerName"),
+                validHours=hours if isinstance(hours, int) and 0 < hours <= 2160 else 168,
+            )
+        caller = Caller(mid=window.mid, secret_hash="", live=False, answer_key=b"")
+        tax_free = window.params.get("taxFreeAmount") or 0
+        doc = self._payment_doc(
+            caller,
+            payment_key=_new_payment_key(window.mid, now),
+            order_id=window.order_id,
+            order_name=window.order_name,
+            amount=window.amount,
+            tax_free=tax_free if isinstance(tax_free, int) and 0 <= tax_free <= window.amount else 0,
+            kind="NORMAL",
+            status="IN_PROGRESS",
+            card=None,
+            base_url=self._base_url(request),
+            approved=False,
+            extra={PRIVATE: private, "method": METHOD_NAMES[window.method]},
+        )
+        # an order tried before and not approved (left, expired, aborted) may be tried again
+        if not await self.store.insert(
+            window.mid, doc, now, replace_aborted=True, replaceable=("ABORTED", "EXPIRED", "IN_PROGRESS", "READY")
+        ):
+            raise WindowError("DUPLICATED_ORDER_ID", "이미 승인 및 취소가 진행된 중복된 주문번호 입니다.")
+        return str(doc["paymentKey"])
+
+    async def window_billing_auth(self, window: WindowRequest, card_number: str, sms_code: str) -> str:
+        """The buyer registered a card in the billing window: a one-time ``authKey``."""
+        if sms_code.strip() != "000000":
+            raise WindowError("RETRY", "인증번호가 올바르지 않습니다. 테스트 인증번호는 000000입니다.")
+        number = card_number.replace("-", "").replace(" ", "")
+        card = cards.lookup(number)
+        if card is None or card.outcome in cards.REFUSED_AT_REGISTRATION:
+            raise WindowError("RETRY", "카드 정보를 확인해 주세요. 등록할 수 없는 카드입니다.")
+        auth_key = "bln_" + secrets.token_urlsafe(24)
+        await self.store.add_billing_auth(
+            window.mid, auth_key, window.customer_key, _billing_card(card, cards.mask(number)), self.clock.now()
+        )
+        return auth_key
 
     async def get_payment(self, caller: Caller, _: dict[str, Any], request: Request) -> Answer:
         stored = await self.store.by_key(caller.mid, request.path_params["payment_key"])
@@ -765,6 +895,8 @@ def create_sandbox_app(sandbox: Sandbox) -> FastAPI:
     route("POST", "/_sandbox/checkout-sessions", sandbox.open_session)
     route("POST", "/_sandbox/billing-auths", sandbox.open_billing_auth)
     route("GET", "/_sandbox/payments", sandbox.ledger)
+    route("POST", "/_sandbox/virtual-accounts/{payment_key}/deposit", sandbox.deposit)
+    add_routes(router, sandbox)
 
     @router.get("/_sandbox/receipts/{payment_key}", include_in_schema=False)
     async def receipt(payment_key: str) -> HTMLResponse:

@@ -85,6 +85,17 @@ class Store:
                 self._mids[key_hash] = mid
         return mid
 
+    async def mid_for_client_key(self, client_key: str) -> str | None:
+        """The MID a browser-side client key belongs to (the docs' test client key included)."""
+        if client_key == DOCS_CLIENT_KEY:
+            return DOCS_MID
+        if not client_key:
+            return None
+        async with self.sessions() as session:
+            return await session.scalar(
+                select(SandboxMerchant.mid).where(SandboxMerchant.client_key == client_key).limit(1)
+            )
+
     # -- idempotency -----------------------------------------------------------------------------
 
     async def claim(self, key_hash: str, at: datetime) -> SandboxIdempotency | None:
@@ -139,6 +150,7 @@ class Store:
         at: datetime,
         *,
         replace_aborted: bool = False,
+        replaceable: tuple[str, ...] = ("ABORTED", "EXPIRED"),
         finish: tuple[str, int, str] | None = None,
     ) -> bool:
         """Adds a payment (and, with ``finish``, stores the idempotent answer in the same
@@ -156,7 +168,7 @@ class Store:
                     delete(SandboxPayment).where(
                         SandboxPayment.mid == mid,
                         SandboxPayment.order_id == doc["orderId"],
-                        SandboxPayment.status.in_(("ABORTED", "EXPIRED")),
+                        SandboxPayment.status.in_(replaceable),
                     )
                 )
             session.add(

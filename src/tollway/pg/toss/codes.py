@@ -98,6 +98,8 @@ KFTC_TO_TOSS_BANK: dict[str, str] = {
 }
 TOSS_BANK_CODES = frozenset(KFTC_TO_TOSS_BANK.values()) | {"30", "54", "60"}
 
+TOSS_TO_KFTC_BANK: dict[str, str] = {toss: kftc for kftc, toss in KFTC_TO_TOSS_BANK.items()}
+
 #: Toss ``card.cardType`` → V1 ``card_type`` (0 credit, 1 check; None when unknown)
 CARD_TYPES: dict[str, int] = {"신용": 0, "체크": 1}
 
@@ -115,6 +117,10 @@ def kftc_card_code(toss_code: str | None) -> str | None:
 
 def toss_card_code(kftc_code: str) -> str | None:
     return KFTC_TO_TOSS_CARD.get(kftc_code)
+
+
+def kftc_bank_code(toss_code: str | None) -> str | None:
+    return TOSS_TO_KFTC_BANK.get(toss_code) if toss_code else None
 
 
 def toss_bank_code(v1_bank: str) -> str | None:

@@ -12,7 +12,17 @@ from typing import Any, NotRequired
 
 from typing_extensions import TypedDict
 
-from tollway.pg.base import Buyer, CancelRequest, CardData, ChargeRequest, PgBillingKey, PgCancel, PgCard, PgPayment
+from tollway.pg.base import (
+    Buyer,
+    CancelRequest,
+    CardData,
+    ChargeRequest,
+    PgBillingKey,
+    PgCancel,
+    PgCard,
+    PgPayment,
+    PgVirtualAccount,
+)
 from tollway.vault import Secret
 
 KST = timezone(timedelta(hours=9))
@@ -158,6 +168,20 @@ def payment_from_wire(raw: Any) -> PgPayment:
         failure_message=_str(failure.get("message")) if isinstance(failure, dict) else None,
         mid=_str(raw.get("mId")),
         type=_str(raw.get("type")),
+        virtual_account=virtual_account_from_wire(raw.get("virtualAccount")),
+        transfer_bank=_str(raw["transfer"].get("bankCode")) if isinstance(raw.get("transfer"), dict) else None,
+    )
+
+
+def virtual_account_from_wire(raw: Any) -> PgVirtualAccount | None:
+    if not isinstance(raw, dict) or not isinstance(raw.get("accountNumber"), str):
+        return None
+    return PgVirtualAccount(
+        account_number=raw["accountNumber"],
+        bank_code=_str(raw.get("bankCode")),
+        customer_name=_str(raw.get("customerName")),
+        due_date=parse_time(raw.get("dueDate")),
+        expired=bool(raw.get("expired") or False),
     )
 
 

@@ -1,0 +1,388 @@
+"""The hosted payment window: from ``IMP.request_pay`` to a V1 result, without charging twice.
+
+1. ``open_window``: the SDK posts the merchant's params; Tollway checks them (channel, prepared
+   amount, a merchant_uid already paid), creates the ``ready`` payment (not for a billing-key
+   window) and a checkout session whose random token the browser keeps.
+2. The window page hands off to the PG's window (Toss's SDK, or the sandbox's imitation) with
+   ``orderId`` = the imp_uid and success/fail URLs back to ``/checkout/{token}/…``.
+3. ``finish_success`` / ``finish_fail``: the session moves ``open → returned`` by a conditional
+   UPDATE, so one return confirms once; a reload gets the stored result. The confirm goes through
+   ``payments.approve`` (the payment holds its merchant_uid during the call, the Idempotency-Key
+   is derived from the imp_uid, an unknown outcome is left to reconciliation).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from tollway.billing import customers
+from tollway.checkout.params import ParamError, WindowParams, parse, toss_request
+from tollway.clock import to_unix
+from tollway.db.models import CheckoutSession, Merchant, Payment, PaymentPrepare, PgChannel
+from tollway.errors import BusinessError
+from tollway.merchants.channels import resolve_channel
+from tollway.merchants.service import list_channels
+from tollway.payments.approve import ApprovalRefused, approve
+from tollway.payments.ledger import ALREADY_PAID, PaymentRequest, open_payment
+from tollway.payments.pgsync import apply_failure, load_for_update
+from tollway.payments.states import PaymentStatus, begin_approval
+from tollway.pg.base import ChargeRequest, PgConnector, PgError, PgPayment
+from tollway.services import Services
+
+WINDOW_MINUTES = 30  # Toss's window is valid for 30 minutes (reference toss-v1 §5.2)
+EXPIRED = ("WINDOW_EXPIRED", "결제창 유효시간이 지났습니다. 다시 시도해 주세요. (the payment window expired)")
+AMOUNT_MISMATCH = ("AMOUNT_MISMATCH", "결제 금액이 요청과 다릅니다. (the amount returned by the window differs)")
+PENDING = (
+    "PG_RESULT_PENDING",
+    "PG사의 결제 결과를 확인하지 못했습니다. 결과를 자동으로 확인합니다. "
+    "(no answer from the PG yet; look the payment up with GET /payments/{imp_uid})",
+)
+BILLING_FAILED = "BILLING_KEY_FAILED"
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Opened:
+    token: str
+    imp_uid: str | None
+
+
+async def open_window(
+    services: Services,
+    *,
+    user_code: str,
+    tier_code: str | None,
+    raw_params: object,
+    mode: str,
+    origin: str,
+    user_agent: str | None,
+) -> Opened:
+    """Checks a ``request_pay`` call and opens its window; raises ``ParamError`` with V1's answer."""
+    if tier_code:
+        raise ParamError("하위 상점(tier)은 아직 지원하지 않습니다. (IMP.agency tier codes are not supported yet)")
+    params = parse(raw_params)
+    now = services.clock.now()
+    token = secrets.token_urlsafe(24)
+    async with services.sessions() as session:
+        merchant = await session.scalar(select(Merchant).where(Merchant.user_code == user_code))
+        if merchant is None:
+            raise ParamError(
+                f"등록되지 않은 가맹점 식별코드입니다: {user_code} (unknown user code; check IMP.init)",
+                code="INVALID_USER_CODE",
+            )
+        try:
+            channel = resolve_channel(await list_channels(session, merchant.id), params.pg)
+        except BusinessError as exc:
+            raise ParamError(str(exc), code="PG_NOT_FOUND") from None
+        payment: Payment | None = None
+        if params.customer_uid is None:
+            await _check_order(session, merchant.id, params)
+            payment = await open_payment(session, merchant.id, channel, _payment_request(params, mode, user_agent), now)
+            method, pg_params = toss_request(params, payment.imp_uid, sandbox=channel.sandbox, now=now)
+            customer_key = None
+        else:
+            customer_key = params.customer_id or f"tollway-{uuid.uuid4().hex}"
+            method = "카드"
+            pg_params = {"customerKey": customer_key}
+            if params.buyer_name:
+                pg_params["customerName"] = params.buyer_name
+            if params.buyer_email:
+                pg_params["customerEmail"] = params.buyer_email
+        session.add(
+            CheckoutSession(
+                token_hash=token_hash(token),
+                merchant_id=merchant.id,
+                channel_id=channel.id,
+                payment_id=payment.id if payment is not None else None,
+                kind="payment" if payment is not None else "billing",
+                origin=origin,
+                mode=mode,
+                redirect_url=params.m_redirect_url,
+                merchant_uid=params.merchant_uid,
+                pg_method=method,
+                pg_params=json.dumps(pg_params, ensure_ascii=False),
+                customer_uid=params.customer_uid,
+                customer_key=customer_key,
+                customer_fields=json.dumps(
+                    [params.buyer_name, params.buyer_tel, params.buyer_email, params.buyer_addr, params.buyer_postcode]
+                ),
+                state="open",
+                created_at=now,
+                expires_at=now + timedelta(minutes=WINDOW_MINUTES),
+            )
+        )
+        await session.commit()
+        return Opened(token, payment.imp_uid if payment is not None else None)
+
+
+async def _check_order(session: Any, merchant_id: int, params: WindowParams) -> None:
+    held = await session.scalar(
+        select(Payment.status).where(
+            Payment.merchant_id == merchant_id, Payment.merchant_uid_hold == params.merchant_uid
+        )
+    )
+    if held == PaymentStatus.PAID:
+        raise ParamError(ALREADY_PAID.format(merchant_uid=params.merchant_uid), code="ALREADY_PAID")
+    if held is not None:
+        raise ParamError(
+            f"같은 merchant_uid의 결제가 진행 중입니다. (a payment for {params.merchant_uid} is being processed)",
+            code="PAYMENT_IN_PROGRESS",
+        )
+    prepared = await session.scalar(
+        select(PaymentPrepare.amount).where(
+            PaymentPrepare.merchant_id == merchant_id, PaymentPrepare.merchant_uid == params.merchant_uid
+        )
+    )
+    if prepared is not None and prepared != params.amount:
+        raise ParamError(
+            f"사전 등록된 결제 금액({prepared})과 요청 금액({params.amount})이 다릅니다. "
+            "(amount differs from the amount registered with POST /payments/prepare)",
+            code="AMOUNT_NOT_PREPARED",
+        )
+
+
+def _payment_request(params: WindowParams, mode: str, user_agent: str | None) -> PaymentRequest:
+    return PaymentRequest(
+        merchant_uid=params.merchant_uid,
+        amount=params.amount,
+        name=params.name,
+        pay_method=params.pay_method,
+        channel="mobile" if mode == "redirect" else "pc",
+        currency=params.currency,
+        tax_free=params.tax_free,
+        vat_amount=params.vat_amount,
+        buyer_name=params.buyer_name,
+        buyer_email=params.buyer_email,
+        buyer_tel=params.buyer_tel,
+        buyer_addr=params.buyer_addr,
+        buyer_postcode=params.buyer_postcode,
+        custom_data=params.custom_data,
+        user_agent=(user_agent or "")[:500] or None,
+        notice_urls=params.notice_urls,
+        card_quota=params.card.direct_quota or 0,
+        escrow=params.escrow,
+    )
+
+
+# -- the window and its return --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Window:
+    session: CheckoutSession
+    channel: PgChannel
+
+
+async def load(services: Services, token: str) -> Window | None:
+    async with services.sessions() as session:
+        row = await session.scalar(select(CheckoutSession).where(CheckoutSession.token_hash == token_hash(token)))
+        if row is None:
+            return None
+        channel = await session.get(PgChannel, row.channel_id)
+        assert channel is not None
+        return Window(row, channel)
+
+
+def expired(services: Services, window: Window) -> bool:
+    return services.clock.now() >= window.session.expires_at
+
+
+async def _claim(services: Services, window: Window) -> bool:
+    """``open → returned``: True for the one caller that may act on the return."""
+    async with services.sessions() as session:
+        result = await session.execute(
+            update(CheckoutSession)
+            .where(CheckoutSession.id == window.session.id, CheckoutSession.state == "open")
+            .values(state="returned")
+        )
+        await session.commit()
+        return bool(getattr(result, "rowcount", 0))
+
+
+async def _store_result(services: Services, window: Window, result: dict[str, Any]) -> dict[str, Any]:
+    async with services.sessions() as session:
+        await session.execute(
+            update(CheckoutSession)
+            .where(CheckoutSession.id == window.session.id)
+            .values(state="done", result=json.dumps(result, ensure_ascii=False), finished_at=services.clock.now())
+        )
+        await session.commit()
+    return result
+
+
+async def stored_result(services: Services, window: Window) -> dict[str, Any]:
+    """The result of a window already returned (a reload); a pending one while the first return runs."""
+    async with services.sessions() as session:
+        row = await session.get(CheckoutSession, window.session.id)
+        if row is not None and row.result:
+            loaded: dict[str, Any] = json.loads(row.result)
+            return loaded
+    return await _payment_result(services, window, PENDING)
+
+
+async def finish_success(services: Services, window: Window, query: dict[str, str]) -> dict[str, Any]:
+    if not await _claim(services, window):
+        return await stored_result(services, window)
+    if expired(services, window):
+        return await _store_result(services, window, await _fail(services, window, *EXPIRED))
+    if window.session.kind == "billing":
+        return await _store_result(services, window, await _issue(services, window, query))
+    return await _store_result(services, window, await _confirm(services, window, query))
+
+
+async def finish_fail(services: Services, window: Window, code: str, message: str) -> dict[str, Any]:
+    if not await _claim(services, window):
+        return await stored_result(services, window)
+    return await _store_result(services, window, await _fail(services, window, code or "PAY_PROCESS_ABORTED", message))
+
+
+async def expire(services: Services, window: Window) -> dict[str, Any]:
+    """The window page was opened after its time: the attempt ends failed, nothing was charged."""
+    return await finish_fail(services, window, *EXPIRED)
+
+
+async def _fail(services: Services, window: Window, code: str, message: str) -> dict[str, Any]:
+    if window.session.payment_id is not None:
+        async with services.sessions() as session:
+            payment = await load_for_update(session, window.session.payment_id)
+            if payment.status == PaymentStatus.READY and payment.pg_op is None:
+                await apply_failure(session, payment, f"[{code}] {message}", services.clock.now())
+                await session.commit()
+    return await _payment_result(services, window, (code, message))
+
+
+async def _confirm(services: Services, window: Window, query: dict[str, str]) -> dict[str, Any]:
+    payment_id = window.session.payment_id
+    assert payment_id is not None
+    payment_key = query.get("paymentKey", "")
+    async with services.sessions() as session:
+        payment = await load_for_update(session, payment_id)
+        if query.get("orderId") != payment.imp_uid or query.get("amount") != str(payment.amount) or not payment_key:
+            await apply_failure(session, payment, f"[{AMOUNT_MISMATCH[0]}] {AMOUNT_MISMATCH[1]}", services.clock.now())
+            await session.commit()
+            return await _payment_result(services, window, AMOUNT_MISMATCH)
+        try:
+            begin_approval(payment, services.clock.now())
+            await session.commit()
+        except IntegrityError:  # the merchant_uid was paid meanwhile by another attempt: do not confirm
+            await session.rollback()
+            message = ALREADY_PAID.format(merchant_uid=window.session.merchant_uid)
+            return await _fail(services, window, "ALREADY_PAID", message)
+    request = PaymentRequest(merchant_uid=payment.merchant_uid, amount=payment.amount, name=payment.name)
+
+    async def call(connector: PgConnector, charge: ChargeRequest, idempotency_key: str) -> PgPayment:
+        return await connector.confirm(payment_key, charge.order_id, charge.amount, idempotency_key=idempotency_key)
+
+    try:
+        await approve(services, payment, window.channel, request, call)
+    except ApprovalRefused:
+        pass  # recorded as failed; the result carries its reason
+    except BusinessError:
+        return await _payment_result(services, window, PENDING)
+    return await _payment_result(services, window, None)
+
+
+async def _issue(services: Services, window: Window, query: dict[str, str]) -> dict[str, Any]:
+    row = window.session
+    assert row.customer_uid is not None and row.customer_key is not None
+    base: dict[str, Any] = {"imp_uid": None, "merchant_uid": row.merchant_uid, "customer_uid": row.customer_uid}
+    if query.get("customerKey") != row.customer_key or not query.get("authKey"):
+        return _error(base, "INVALID_BILLING_AUTH", "결제창이 돌려준 customerKey가 요청과 다릅니다.")
+    connector = await services.pg.for_channel(window.channel)
+    try:
+        issued = await connector.issue_billing_key_from_auth(
+            query["authKey"], row.customer_key, idempotency_key=f"tollway-billing-auth-{row.id}"
+        )
+    except PgError as exc:
+        return _error(base, exc.code or BILLING_FAILED, exc.message)
+    name, tel, email, addr, postcode = json.loads(row.customer_fields or "[null,null,null,null,null]")
+    fields = customers.CustomerFields(name, tel, email, addr, postcode)
+    try:
+        customer = await customers.store(services, row.merchant_id, row.customer_uid, window.channel, issued, fields)
+    except BusinessError as exc:
+        return _error(base, BILLING_FAILED, str(exc))
+    return {
+        "success": True,
+        "imp_success": True,
+        **base,
+        "pay_method": "card",
+        "status": "issued",
+        "pg_provider": window.channel.pg_provider,
+        "customer_uid_usage": "issue",
+        "card_name": customer.card_name,
+        "card_number": customer.card_number,
+        "error_code": None,
+        "error_msg": None,
+    }
+
+
+def _error(base: dict[str, Any], code: str, message: str) -> dict[str, Any]:
+    return {"success": False, "imp_success": False, **base, "error_code": code, "error_msg": message}
+
+
+async def _payment_result(services: Services, window: Window, error: tuple[str, str] | None) -> dict[str, Any]:
+    """The callback's V1 response object (reference §7.3), from the payment as it now stands."""
+    payment_id = window.session.payment_id
+    if payment_id is None:
+        base = {
+            "imp_uid": None,
+            "merchant_uid": window.session.merchant_uid,
+            "customer_uid": window.session.customer_uid,
+        }
+        return _error(base, *(error or EXPIRED))
+    async with services.sessions() as session:
+        p = await session.get(Payment, payment_id)
+        assert p is not None
+    success = p.status == PaymentStatus.PAID or (p.status == PaymentStatus.READY and p.vbank_num is not None)
+    if error is None and not success:
+        reason = p.fail_reason or "[PAY_PROCESS_ABORTED] 결제가 완료되지 않았습니다."
+        code, _, message = reason.removeprefix("[").partition("] ")
+        error = (code, message or reason)
+    if error is not None and error[0] == PENDING[0]:
+        error = (PENDING[0], PENDING[1].replace("{imp_uid}", p.imp_uid))
+    return {
+        "success": success,
+        "imp_success": success,
+        "error_code": None if success else (error[0] if error else None),
+        "error_msg": None if success else (error[1] if error else None),
+        "imp_uid": p.imp_uid,
+        "merchant_uid": p.merchant_uid,
+        "pay_method": p.pay_method,
+        "paid_amount": p.amount if p.status == PaymentStatus.PAID else 0,
+        "status": p.status,
+        "name": p.name,
+        "pg_provider": p.pg_provider,
+        "emb_pg_provider": p.emb_pg_provider,
+        "pg_tid": p.pg_tid,
+        "pg_type": "payment",
+        "buyer_name": p.buyer_name,
+        "buyer_email": p.buyer_email,
+        "buyer_tel": p.buyer_tel,
+        "buyer_addr": p.buyer_addr,
+        "buyer_postcode": p.buyer_postcode,
+        "custom_data": p.custom_data,
+        "paid_at": to_unix(p.paid_at),
+        "receipt_url": p.receipt_url,
+        "apply_num": p.apply_num,
+        "card_name": p.card_name,
+        "card_number": p.card_number,
+        "card_quota": p.card_quota,
+        "bank_name": p.bank_name,
+        "currency": p.currency,
+        "vbank_num": p.vbank_num,
+        "vbank_name": p.vbank_name,
+        "vbank_holder": p.vbank_holder,
+        "vbank_date": to_unix(p.vbank_date),
+    }
