@@ -7,7 +7,7 @@ read later from a lookup is recorded exactly as the direct answer would have bee
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +26,9 @@ from tollway.payments.states import PaymentStatus, end_pg_call
 from tollway.pg.base import PgCard, PgError, PgPayment
 from tollway.pg.toss.codes import CARD_TYPES, kftc_bank_code, kftc_card_code, toss_card_name
 from tollway.webhooks import outbox
+
+if TYPE_CHECKING:
+    from tollway.services import Services
 
 
 def card_fields(card: PgCard) -> dict[str, Any]:
@@ -137,3 +140,23 @@ async def sync_cancels(
             )
         )
     return added
+
+
+async def apply_truth(services: Services, payment_id: int, truth: PgPayment, at: datetime) -> tuple[bool, str]:
+    """What the PG says of a payment now (read back after a webhook or a sandbox deposit), applied
+    through the state machine: an approval or a failure of a ``ready`` payment, a virtual account
+    issued, cancels made at the PG. Returns (whether anything changed, the status)."""
+    async with services.sessions() as session:
+        current = await load_for_update(session, payment_id)
+        before = (current.status, current.cancel_amount, current.vbank_num)
+        added: list[PaymentCancel] = []
+        if current.status == PaymentStatus.READY and (truth.is_approved or truth.is_waiting_for_deposit):
+            await apply_approval(session, current, truth, at)  # queues its own notification
+        elif current.status == PaymentStatus.READY and truth.is_failed:
+            await apply_failure(session, current, f"[{truth.failure_code}] {truth.failure_message}", at)
+        elif current.status == PaymentStatus.PAID:
+            added = await sync_cancels(session, current, truth, at)
+        for entry in added:  # cancelled at the PG (its dashboard): V1 notifies console cancels
+            await outbox.enqueue(session, current, PaymentStatus.CANCELLED, at, cancellation_id=entry.cancellation_id)
+        await session.commit()
+        return (current.status, current.cancel_amount, current.vbank_num) != before, current.status

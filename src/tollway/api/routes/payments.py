@@ -11,12 +11,15 @@ from tollway.api.envelope import Envelope, ok
 from tollway.api.query import query_list
 from tollway.api.schemas import BalanceV1, CancelBody, PrepareBody
 from tollway.clock import from_unix
-from tollway.errors import NotFound
+from tollway.db.models import Payment, PgChannel
+from tollway.errors import BusinessError, NotFound
 from tollway.payments import prepare as prepared
 from tollway.payments import queries
 from tollway.payments.cancel import CancelOrder, cancel_payment
-from tollway.payments.pgsync import cancels_of
+from tollway.payments.pgsync import apply_truth, cancels_of
 from tollway.payments.v1 import PagedPaymentsV1, PaymentV1, PrepareV1, payment_to_v1, prepare_to_v1
+from tollway.pg.base import PgError
+from tollway.pg.toss.connector import TossConnector
 
 router = APIRouter(tags=["payments"])
 
@@ -255,3 +258,39 @@ async def cancel(request: Request, principal: PrincipalDep, services: ServicesDe
     async with services.sessions() as session:
         history = await cancels_of(session, payment)
     return ok(payment_to_v1(payment, history))
+
+
+@router.post(
+    "/tollway/sandbox/payments/{imp_uid}/deposit",
+    tags=["tollway"],
+    summary="Sandbox only: the buyer deposits into a payment's virtual account",
+    description="Simulates the deposit into a virtual account issued by the sandbox PG (like Toss's developer "
+    "center 입금처리): the sandbox marks it paid, then Tollway reads the payment back and records it as "
+    "`paid` — the same path a live deposit takes through Toss's webhook. Refused for live channels.",
+    responses={200: {"model": Envelope[PaymentV1]}},
+)
+async def sandbox_deposit(imp_uid: str, principal: PrincipalDep, services: ServicesDep) -> Response:
+    async with services.sessions() as session:
+        payment = await queries.get_payment(session, principal.merchant_id, imp_uid)
+    if not payment.sandbox or payment.channel_id is None:
+        raise BusinessError("입금 시뮬레이션은 샌드박스 결제건에만 쓸 수 있습니다. (sandbox payments only)")
+    if payment.status != "ready" or payment.vbank_num is None or payment.pg_tid is None:
+        raise BusinessError(
+            f"입금을 기다리는 가상계좌 결제건이 아닙니다. (payment {imp_uid} is {payment.status}, "
+            "not a virtual account waiting for its deposit)"
+        )
+    async with services.sessions() as session:
+        channel = await session.get(PgChannel, payment.channel_id)
+    assert channel is not None
+    connector = await services.pg.for_channel(channel)
+    if not isinstance(connector, TossConnector):  # pragma: no cover - every sandbox channel is Toss's
+        raise BusinessError("this channel's PG cannot simulate deposits")
+    try:
+        truth = await connector.sandbox_deposit(payment.pg_tid)
+    except PgError as exc:
+        raise BusinessError(f"입금 시뮬레이션에 실패했습니다. [{exc.code}] {exc.message}") from None
+    await apply_truth(services, payment.id, truth, services.clock.now())
+    async with services.sessions() as session:
+        done = await session.get(Payment, payment.id)
+        assert done is not None
+        return ok(payment_to_v1(done, await cancels_of(session, done)))

@@ -13,12 +13,11 @@ from tollway.api.body import read_raw
 from tollway.api.deps import PrincipalDep, ServicesDep
 from tollway.api.envelope import ok
 from tollway.clock import to_unix
-from tollway.db.models import Payment, PaymentCancel, PgChannel, WebhookAttempt, WebhookNotification
+from tollway.db.models import Payment, PgChannel, WebhookAttempt, WebhookNotification
 from tollway.errors import InvalidRequest, NotFound
-from tollway.payments.pgsync import apply_approval, apply_failure, load_for_update, sync_cancels
-from tollway.payments.states import PaymentStatus
+from tollway.payments.pgsync import apply_truth
 from tollway.pg.base import PgError, PgPayment
-from tollway.webhooks import delivery, outbox
+from tollway.webhooks import delivery
 
 router = APIRouter()
 
@@ -64,21 +63,8 @@ async def toss_webhook(channel_key: str, request: Request, services: ServicesDep
     except PgError as exc:
         return ok({"applied": False, "reason": f"the PG could not confirm it ({exc.code})"})
     now = services.clock.now()
-    async with services.sessions() as session:
-        current = await load_for_update(session, payment.id)
-        before = (current.status, current.cancel_amount)
-        added: list[PaymentCancel] = []
-        if current.status == PaymentStatus.READY and truth.is_approved:
-            await apply_approval(session, current, truth, now)  # queues its own notification
-        elif current.status == PaymentStatus.READY and truth.is_failed:
-            await apply_failure(session, current, f"[{truth.failure_code}] {truth.failure_message}", now)
-        elif current.status == PaymentStatus.PAID:
-            added = await sync_cancels(session, current, truth, now)
-        for entry in added:  # cancelled at the PG (its dashboard): V1 notifies console cancels
-            await outbox.enqueue(session, current, PaymentStatus.CANCELLED, now, cancellation_id=entry.cancellation_id)
-        await session.commit()
-        changed = (current.status, current.cancel_amount) != before
-    return ok({"applied": changed, "status": current.status})
+    changed, status = await apply_truth(services, payment.id, truth, now)
+    return ok({"applied": changed, "status": status})
 
 
 def _notification_v1(row: WebhookNotification, attempts: list[WebhookAttempt]) -> dict[str, Any]:

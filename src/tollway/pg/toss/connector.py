@@ -100,6 +100,12 @@ class TossConnector:
     async def delete_billing_key(self, billing_key: Secret) -> None:
         await self._send("DELETE", f"/v1/billing/{_segment(billing_key.reveal())}", None, None, self._timeout)
 
+    async def sandbox_deposit(self, payment_key: str) -> PgPayment:
+        """Only against Tollway's sandbox: pays a waiting virtual account, as Toss's developer
+        center does with 입금처리 (Toss's live API has no such call)."""
+        path = f"/_sandbox/virtual-accounts/{_segment(payment_key)}/deposit"
+        return self._payment(await self._post(path, {}, f"tollway-deposit-{payment_key}"))
+
     # -- plumbing ------------------------------------------------------------------------------
 
     async def _get(self, path: str) -> Any:
