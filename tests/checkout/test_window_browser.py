@@ -36,6 +36,13 @@ def order(merchant_uid: str, amount: int = 15000, **extra: Any) -> dict[str, Any
     }
 
 
+def start_pay(page: Any, params: dict[str, Any]) -> asyncio.Future[Any]:
+    """Calls ``IMP.request_pay`` and returns the callback's answer to come (the window is open meanwhile)."""
+    future = asyncio.ensure_future(page.evaluate("params => window.pay(params)", params))
+    future.add_done_callback(lambda f: f.cancelled() or f.exception())  # a test may close the page first
+    return future
+
+
 async def payment(live: str, merchant: MerchantFixture, imp_uid: str) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=live) as http:
         token = await token_for(http, merchant)
@@ -49,7 +56,7 @@ async def test_pc_card_payment_calls_back_with_the_v1_response(
     browser: Any, shop: str, live: str, merchant: MerchantFixture
 ) -> None:
     page = await open_shop(browser, shop, live, merchant)
-    result = asyncio.ensure_future(page.evaluate("params => window.pay(params)", order("order-pc-1")))
+    result = start_pay(page, order("order-pc-1"))
     frame = page.frame_locator("#imp-window")
     await frame.locator("#pay").wait_for()
     assert await frame.locator("#amount").text_content() == "15,000원"
@@ -78,17 +85,15 @@ IPHONE = {
 }
 
 
-def start_pay(page: Any, params: dict[str, Any]) -> asyncio.Future[Any]:
-    return asyncio.ensure_future(page.evaluate("params => window.pay(params)", params))
-
-
 async def find_by_merchant_uid(live: str, merchant: MerchantFixture, merchant_uid: str) -> httpx.Response:
     async with httpx.AsyncClient(base_url=live) as http:
         token = await token_for(http, merchant)
         return await http.get(f"/payments/findAll/{merchant_uid}", headers={"Authorization": token})
 
 
-async def test_mobile_redirects_to_m_redirect_url(browser: Any, shop: str, live: str, merchant: MerchantFixture) -> None:
+async def test_mobile_redirects_to_m_redirect_url(
+    browser: Any, shop: str, live: str, merchant: MerchantFixture
+) -> None:
     page = await open_shop(browser, shop, live, merchant, **IPHONE)
     await page.evaluate(
         "params => { IMP.request_pay(params, () => { document.title = 'callback called'; }); }",
@@ -196,3 +201,223 @@ async def test_only_the_gateway_window_can_answer(
     assert await page.locator("#imp-overlay").count() == 1
     await frame.locator("#pay").click()
     assert (await result)["status"] == "paid"
+
+
+LUMP_SUM = "일시불"
+
+
+async def window_offer(page: Any) -> tuple[list[str], list[str] | None, str | None]:
+    """(card companies offered, installment options or None, the fixed plan shown or None)."""
+    frame = page.frame_locator("#imp-window")
+    await frame.locator("#pay").wait_for()
+    companies = await frame.locator("#companies label").evaluate_all("els => els.map(e => e.dataset.card)")
+    months = None
+    if await frame.locator("#months").count():
+        months = await frame.locator("#months option").all_text_contents()
+    fixed = await frame.locator("#fixedMonths").text_content() if await frame.locator("#fixedMonths").count() else None
+    return companies, months, fixed
+
+
+@pytest.mark.parametrize(
+    ("amount", "options", "companies", "months", "fixed"),
+    [
+        # installments are offered only from 50,000 KRW
+        (15000, {}, 16, [LUMP_SUM], None),
+        (60000, {}, 16, [LUMP_SUM] + [f"{m}개월" for m in range(2, 13)], None),
+        # display.card_quota: [] = lump-sum only; Toss shows lump-sum up to the largest month listed
+        (60000, {"display": {"card_quota": []}}, 16, None, LUMP_SUM),
+        (60000, {"display": {"card_quota": [3, 6]}}, 16, [LUMP_SUM, "2개월", "3개월", "4개월", "5개월", "6개월"], None),
+        (15000, {"display": {"card_quota": [3, 6]}}, 16, [LUMP_SUM], None),
+        # only_installment hides lump-sum
+        (60000, {"display": {"card_quota": [4], "only_installment": True}}, 16, ["2개월", "3개월", "4개월"], None),
+        # card.direct opens one card company; its quota is applied and not shown
+        (60000, {"card": {"direct": {"code": "366", "quota": 3}}}, ["41"], None, None),
+        (60000, {"card": {"direct": {"code": "381"}}}, ["11"], None, None),
+        # card.detail limits the card companies offered
+        (
+            15000,
+            {
+                "card": {
+                    "detail": [
+                        {"card_code": "*", "enabled": False},
+                        {"card_code": "366", "enabled": True},
+                        {"card_code": "381", "enabled": True},
+                    ]
+                }
+            },
+            ["41", "11"],
+            [LUMP_SUM],
+            None,
+        ),
+        # 기업BC has no KFTC code of its own, so a card.detail list (always KFTC codes) leaves it out
+        (15000, {"card": {"detail": [{"card_code": "367", "enabled": False}]}}, 14, [LUMP_SUM], None),
+    ],
+)
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_card_options_shape_what_the_window_offers(
+    browser: Any,
+    shop: str,
+    live: str,
+    merchant: MerchantFixture,
+    amount: int,
+    options: dict[str, Any],
+    companies: int | list[str],
+    months: list[str] | None,
+    fixed: str | None,
+) -> None:
+    page = await open_shop(browser, shop, live, merchant)
+    start_pay(page, order("order-options-1", amount=amount, **options))
+    offered, offered_months, shown = await window_offer(page)
+    if isinstance(companies, int):
+        assert len(offered) == companies
+    else:
+        assert offered == companies
+    assert offered_months == months
+    assert shown == fixed
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_card_direct_quota_is_charged(browser: Any, shop: str, live: str, merchant: MerchantFixture) -> None:
+    page = await open_shop(browser, shop, live, merchant)
+    result = start_pay(page, order("order-direct-1", amount=60000, card={"direct": {"code": "366", "quota": 3}}))
+    await page.frame_locator("#imp-window").locator("#pay").click()
+    answer = await result
+    assert answer["status"] == "paid" and answer["card_quota"] == 3 and answer["card_name"] == "신한카드"
+    stored = await payment(live, merchant, answer["imp_uid"])
+    assert stored["card_quota"] == 3 and stored["card_code"] == "366"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_chosen_installment_is_charged(browser: Any, shop: str, live: str, merchant: MerchantFixture) -> None:
+    page = await open_shop(browser, shop, live, merchant)
+    result = start_pay(page, order("order-months-1", amount=60000, display={"card_quota": [6]}))
+    frame = page.frame_locator("#imp-window")
+    await frame.locator("#months").select_option("5")
+    await frame.locator("#pay").click()
+    answer = await result
+    assert answer["status"] == "paid" and answer["card_quota"] == 5
+
+
+@pytest.mark.parametrize(
+    ("options", "amount", "fragment"),
+    [
+        ({"card": {"direct": {"code": "366", "quota": 3}}}, 15000, "50,000"),
+        ({"card": {"direct": {"code": "999"}}}, 15000, "card.direct.code"),
+        ({"card": {"detail": [{"card_code": "*", "enabled": False}]}}, 15000, "card.detail"),
+        ({"display": {"card_quota": "3"}}, 60000, "display.card_quota"),
+        ({"pay_method": "bitcoin"}, 15000, "pay_method"),
+        ({"pay_method": "phone"}, 15000, "phone"),
+    ],
+)
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_bad_window_options_are_refused_with_what_was_expected(
+    browser: Any,
+    shop: str,
+    live: str,
+    merchant: MerchantFixture,
+    options: dict[str, Any],
+    amount: int,
+    fragment: str,
+) -> None:
+    page = await open_shop(browser, shop, live, merchant)
+    answer = await page.evaluate("params => window.pay(params)", order("order-bad-1", amount=amount, **options))
+    assert answer["success"] is False and answer["imp_uid"] is None
+    assert fragment in answer["error_msg"]
+    assert await page.locator("#imp-overlay").count() == 0
+    assert (await find_by_merchant_uid(live, merchant, "order-bad-1")).status_code == 404
+
+
+async def rest(live: str, merchant: MerchantFixture, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=live) as http:
+        token = await token_for(http, merchant)
+        answer = await http.request(method, path, headers={"Authorization": token}, **kwargs)
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+async def test_billing_window_issues_a_key_that_again_charges(
+    browser: Any, shop: str, live: str, merchant: MerchantFixture
+) -> None:
+    page = await open_shop(browser, shop, live, merchant)
+    params = order("issue-1", amount=0, name="정기구독 등록", customer_uid="cu-window-1")
+    result = start_pay(page, params)
+    frame = page.frame_locator("#imp-window")
+    await frame.locator("#cardNumber").fill("5365-1000-0000-0006")  # a KB check card
+    await frame.locator("#pay").click()
+    answer = await result
+    assert answer["success"] is True and answer["error_code"] is None
+    assert answer["customer_uid"] == "cu-window-1" and answer["merchant_uid"] == "issue-1"
+    assert answer["imp_uid"] is None  # nothing was charged, so there is no payment
+    assert answer["card_name"] == "KB국민카드"
+    assert await sandbox_ledger(live) == []  # the amount was shown, never charged
+    customer = await rest(live, merchant, "GET", "/subscribe/customers/cu-window-1")
+    assert customer["code"] == 0
+    assert customer["response"]["card_code"] == "381" and customer["response"]["card_type"] == 1
+    assert customer["response"]["customer_id"].startswith("tollway-")  # made up when absent
+    assert customer["response"]["customer_name"] == "홍길동"
+    again = await rest(
+        live,
+        merchant,
+        "POST",
+        "/subscribe/payments/again",
+        json={"customer_uid": "cu-window-1", "merchant_uid": "again-1", "amount": 9900, "name": "1월 구독료"},
+    )
+    assert again["code"] == 0 and again["response"]["status"] == "paid"
+    assert again["response"]["customer_uid"] == "cu-window-1"
+    ledger = await sandbox_ledger(live)
+    assert [(p["type"], p["totalAmount"], p["status"]) for p in ledger] == [("BILLING", 9900, "DONE")]
+
+
+async def test_billing_window_keeps_customer_id_and_refuses_a_bad_sms_code(
+    browser: Any, shop: str, live: str, merchant: MerchantFixture
+) -> None:
+    page = await open_shop(browser, shop, live, merchant)
+    result = start_pay(page, order("issue-2", amount=0, customer_uid="cu-window-2", customer_id="buyer-77"))
+    frame = page.frame_locator("#imp-window")
+    await frame.locator("#smsCode").fill("123456")
+    await frame.locator("#pay").click()
+    assert "000000" in (await frame.locator("[role=alert]").text_content() or "")  # the window asks again
+    await frame.locator("#smsCode").fill("000000")
+    await frame.locator("#pay").click()
+    assert (await result)["success"] is True
+    customer = await rest(live, merchant, "GET", "/subscribe/customers/cu-window-2")
+    assert customer["response"]["customer_id"] == "buyer-77"
+
+
+async def test_vbank_is_issued_then_paid_by_a_simulated_deposit(
+    browser: Any, shop: str, live: str, merchant: MerchantFixture
+) -> None:
+    page = await open_shop(browser, shop, live, merchant)
+    result = start_pay(page, order("order-vbank-1", amount=32000, pay_method="vbank", vbank_due="20991231"))
+    frame = page.frame_locator("#imp-window")
+    await frame.locator("#bank").select_option("88")  # 신한은행
+    await frame.locator("#pay").click()
+    answer = await result
+    assert answer["success"] is True and answer["error_code"] is None
+    assert answer["status"] == "ready" and answer["pay_method"] == "vbank"
+    assert answer["vbank_num"].startswith("X") and answer["vbank_name"] == "신한은행"
+    assert answer["vbank_holder"] is None and answer["vbank_date"] > 0
+    issued = await payment(live, merchant, answer["imp_uid"])
+    assert issued["status"] == "ready" and issued["vbank_code"] == "088" and issued["vbank_issued_at"] > 0
+    deposit = await rest(live, merchant, "POST", f"/tollway/sandbox/payments/{answer['imp_uid']}/deposit")
+    assert deposit["code"] == 0, deposit
+    assert deposit["response"]["status"] == "paid" and deposit["response"]["amount"] == 32000
+    assert deposit["response"]["vbank_num"] == answer["vbank_num"]
+    twice = await rest(live, merchant, "POST", f"/tollway/sandbox/payments/{answer['imp_uid']}/deposit")
+    assert twice["code"] != 0 and "paid" in twice["message"]  # a second deposit changes nothing
+    ledger = await sandbox_ledger(live)
+    assert [(p["method"], p["status"]) for p in ledger] == [("가상계좌", "DONE")]
+
+
+async def test_account_transfer_is_paid_with_its_bank(
+    browser: Any, shop: str, live: str, merchant: MerchantFixture
+) -> None:
+    page = await open_shop(browser, shop, live, merchant)
+    result = start_pay(page, order("order-trans-1", amount=21000, pay_method="trans"))
+    frame = page.frame_locator("#imp-window")
+    await frame.locator("#bank").select_option("90")  # 카카오뱅크
+    await frame.locator("#pay").click()
+    answer = await result
+    assert answer["status"] == "paid" and answer["pay_method"] == "trans" and answer["bank_name"] == "카카오뱅크"
+    stored = await payment(live, merchant, answer["imp_uid"])
+    assert stored["bank_code"] == "090" and stored["card_code"] is None

@@ -1,0 +1,225 @@
+"""The hosted window over plain HTTP (no browser), on SQLite and PostgreSQL: what a return may do."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import re
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from tests.api.routes.pg_helpers import HANG, sandbox_ledger
+from tests.conftest import MerchantFixture, token_for
+from tollway.clock import ManualClock
+from tollway.services import Services
+
+SHOP = "http://shop.example"
+
+
+def params(merchant_uid: str, **extra: Any) -> dict[str, Any]:
+    return {"pg": "tosspayments", "merchant_uid": merchant_uid, "name": "테스트 상품", "amount": 15000, **extra}
+
+
+async def open_window(
+    live: str, merchant: MerchantFixture, request: dict[str, Any], mode: str = "iframe"
+) -> tuple[str, dict[str, Any]]:
+    """What the SDK does: the session, then the window page; returns (checkout URL, the PG call)."""
+    async with httpx.AsyncClient(base_url=live) as http:
+        answer = await http.post(
+            "/checkout/sessions",
+            json={"user_code": merchant.user_code, "params": request, "mode": mode},
+            headers={"Origin": SHOP},
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["access-control-allow-origin"] == SHOP
+        url = answer.json()["response"]["checkout_url"]
+        page = await http.get(url)
+    found = re.search(r'<script type="application/json" id="call">(.*?)</script>', page.text)
+    assert found is not None, page.text
+    call: dict[str, Any] = json.loads(found.group(1))
+    return url, call
+
+
+async def approve_in_window(live: str, call: dict[str, Any], outcome: str = "approve") -> str:
+    """The buyer approves in the sandbox window; returns the success URL it redirects to."""
+    form = {
+        "clientKey": call["clientKey"],
+        "kind": call["kind"],
+        "method": call["method"],
+        "params": json.dumps(call["params"]),
+        "action": "pay",
+        "company": "41",
+        "months": "0",
+        "outcome": outcome,
+    }
+    async with httpx.AsyncClient(base_url=live) as http:
+        answer = await http.post("/sandbox/toss/_sandbox/window", data=form)
+    assert answer.status_code == 303, answer.text
+    location: str = answer.headers["location"]
+    return location
+
+
+def posted_result(page: httpx.Response) -> dict[str, Any]:
+    found = re.search(r"var result = (\{.*?\});\n", page.text)
+    assert found is not None, page.text
+    result: dict[str, Any] = json.loads(found.group(1))
+    return result
+
+
+async def rest_payment(live: str, merchant: MerchantFixture, imp_uid: str) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=live) as http:
+        token = await token_for(http, merchant)
+        answer = await http.get(f"/payments/{imp_uid}", headers={"Authorization": token})
+    found: dict[str, Any] = answer.json()["response"]
+    return found
+
+
+async def test_a_return_loaded_twice_confirms_once(live: str, merchant: MerchantFixture) -> None:
+    _, call = await open_window(live, merchant, params("order-twice-1"))
+    success = await approve_in_window(live, call)
+    async with httpx.AsyncClient() as http:
+        first, second = await asyncio.gather(http.get(success), http.get(success))
+        third = await http.get(success)
+    results = [posted_result(page) for page in (first, second, third)]
+    imp_uid = call["params"]["orderId"]
+    assert {r["imp_uid"] for r in results} == {imp_uid}
+    assert results[2]["status"] == "paid" and results[2]["success"] is True
+    assert all(r["status"] in ("paid", "ready") for r in results)  # one may see it while it is confirmed
+    ledger = await sandbox_ledger(live)
+    assert [(p["orderId"], p["status"]) for p in ledger] == [(imp_uid, "DONE")]
+    assert (await rest_payment(live, merchant, imp_uid))["status"] == "paid"
+
+
+async def test_a_tampered_amount_is_never_confirmed(live: str, merchant: MerchantFixture) -> None:
+    _, call = await open_window(live, merchant, params("order-tamper-1"))
+    success = await approve_in_window(live, call)
+    async with httpx.AsyncClient() as http:
+        result = posted_result(await http.get(success.replace("amount=15000", "amount=100")))
+    assert result["success"] is False and result["error_code"] == "AMOUNT_MISMATCH"
+    ledger = await sandbox_ledger(live)
+    assert [p["status"] for p in ledger] == ["IN_PROGRESS"]  # left unconfirmed: it expires at the PG
+    assert (await rest_payment(live, merchant, call["params"]["orderId"]))["status"] == "failed"
+
+
+async def test_a_window_past_its_time_ends_failed_without_a_charge(
+    live: str, merchant: MerchantFixture, clock: ManualClock
+) -> None:
+    url, call = await open_window(live, merchant, params("order-late-1"))
+    success = await approve_in_window(live, call)
+    clock.advance(seconds=31 * 60)
+    async with httpx.AsyncClient() as http:
+        result = posted_result(await http.get(success))
+        again = posted_result(await http.get(url))  # the window page now shows the same result
+    assert result["error_code"] == "WINDOW_EXPIRED" and result["status"] == "failed"
+    assert again == result
+    assert [p["status"] for p in await sandbox_ledger(live)] == ["IN_PROGRESS"]
+
+
+async def test_a_window_opened_too_late_shows_the_expiry(
+    live: str, merchant: MerchantFixture, clock: ManualClock
+) -> None:
+    async with httpx.AsyncClient(base_url=live) as http:
+        answer = await http.post(
+            "/checkout/sessions",
+            json={"user_code": merchant.user_code, "params": params("order-late-2"), "mode": "iframe"},
+            headers={"Origin": SHOP},
+        )
+        clock.advance(seconds=31 * 60)
+        page = await http.get(answer.json()["response"]["checkout_url"])
+    result = posted_result(page)
+    assert result["error_code"] == "WINDOW_EXPIRED"
+    assert (await rest_payment(live, merchant, result["imp_uid"]))["status"] == "failed"
+
+
+async def test_a_confirm_that_times_out_is_reconciled_not_charged_twice(
+    live: str, merchant: MerchantFixture, services: Services, clock: ManualClock
+) -> None:
+    from tollway.payments.reconcile import reconcile
+
+    _, call = await open_window(live, merchant, params("order-hang-1"))
+    imp_uid = call["params"]["orderId"]
+    auth = "Basic " + base64.b64encode(b"test_sk_tosstest:").decode()
+    async with httpx.AsyncClient(base_url=f"{live}/sandbox/toss") as http:
+        opened = await http.post(
+            "/_sandbox/checkout-sessions",
+            json={"orderId": imp_uid, "orderName": "테스트 상품", "amount": 15000, "cardNumber": HANG.replace("-", "")},
+            headers={"Authorization": auth},
+        )
+    assert opened.status_code == 200, opened.text
+    success = f"{call['params']['successUrl']}?paymentKey={opened.json()['paymentKey']}&orderId={imp_uid}&amount=15000"
+    async with httpx.AsyncClient(timeout=10) as http:
+        result = posted_result(await http.get(success))
+        reload = posted_result(await http.get(success))
+    assert result["error_code"] == "PG_RESULT_PENDING" and imp_uid in result["error_msg"]
+    assert result["status"] == "ready"
+    assert reload["error_code"] == "PG_RESULT_PENDING"  # a reload never confirms a second time
+    clock.advance(seconds=services.settings.reconcile_after_seconds + 1)
+    await reconcile(services)
+    assert (await rest_payment(live, merchant, imp_uid))["status"] == "paid"
+    assert [p["status"] for p in await sandbox_ledger(live)] == ["DONE"]
+
+
+async def test_redirect_mode_returns_to_m_redirect_url(live: str, merchant: MerchantFixture) -> None:
+    _, call = await open_window(
+        live, merchant, params("order-redirect-1", m_redirect_url=f"{SHOP}/done?x=1"), mode="redirect"
+    )
+    success = await approve_in_window(live, call, outcome="decline")
+    async with httpx.AsyncClient() as http:
+        answer = await http.get(success)
+    assert answer.status_code == 303
+    target = urlsplit(answer.headers["location"])
+    assert f"{target.scheme}://{target.netloc}{target.path}" == f"{SHOP}/done"
+    query = {k: v[0] for k, v in parse_qs(target.query).items()}
+    assert query["x"] == "1" and query["merchant_uid"] == "order-redirect-1"
+    assert query["imp_uid"] == call["params"]["orderId"] and query["imp_success"] == "false"
+    assert query["error_code"] == "REJECT_CARD_COMPANY" and query["error_msg"]
+
+
+async def test_session_requests_are_checked(live: str, merchant: MerchantFixture) -> None:
+    async with httpx.AsyncClient(base_url=live) as http:
+        no_origin = await http.post("/checkout/sessions", json={"user_code": merchant.user_code, "params": params("o")})
+        unknown = await http.post(
+            "/checkout/sessions", json={"user_code": "imp00000000", "params": params("o-1")}, headers={"Origin": SHOP}
+        )
+        tier = await http.post(
+            "/checkout/sessions",
+            json={"user_code": merchant.user_code, "tier_code": "T01", "params": params("o-2")},
+            headers={"Origin": SHOP},
+        )
+        preflight = await http.options(
+            "/checkout/sessions",
+            headers={"Origin": SHOP, "Access-Control-Request-Method": "POST"},
+        )
+        sdk = await http.get("/v1/iamport.js")
+        missing = await http.get("/checkout/not-a-token")
+    assert no_origin.status_code == 400 and no_origin.json()["response"]["error_code"] == "INVALID_ORIGIN"
+    assert unknown.status_code == 400 and unknown.json()["response"]["error_code"] == "INVALID_USER_CODE"
+    assert "imp00000000" in unknown.json()["message"] and unknown.json()["code"] != 0
+    assert tier.status_code == 400 and "tier" in tier.json()["message"]
+    assert preflight.status_code == 204 and preflight.headers["access-control-allow-origin"] == SHOP
+    assert sdk.status_code == 200 and "request_pay" in sdk.text
+    assert sdk.headers["content-type"].startswith("text/javascript")
+    assert missing.status_code == 404
+
+
+async def test_a_prepared_amount_must_match(live: str, merchant: MerchantFixture) -> None:
+    async with httpx.AsyncClient(base_url=live) as http:
+        token = await token_for(http, merchant)
+        prepared = await http.post(
+            "/payments/prepare",
+            json={"merchant_uid": "order-prep-1", "amount": 20000},
+            headers={"Authorization": token},
+        )
+        assert prepared.json()["code"] == 0
+        answer = await http.post(
+            "/checkout/sessions",
+            json={"user_code": merchant.user_code, "params": params("order-prep-1")},
+            headers={"Origin": SHOP},
+        )
+    assert answer.status_code == 400
+    assert answer.json()["response"]["error_code"] == "AMOUNT_NOT_PREPARED" and "20000" in answer.json()["message"]
+    _, call = await open_window(live, merchant, params("order-prep-1", amount=20000))
+    assert call["params"]["amount"] == 20000
