@@ -89,3 +89,13 @@ def _read_credentials(path: Path, user_code: str) -> dict[str, str] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) and data.get("user_code") == user_code else None
+
+
+async def demo_credentials(services: Services) -> dict[str, str] | None:
+    """The demo merchant's user code and REST key pair, for the demo shop's own backend; None when
+    this installation has no demo merchant (or its credentials file is gone)."""
+    async with services.sessions() as session:
+        merchant = await find_demo_merchant(session)
+    if merchant is None:
+        return None
+    return _read_credentials(_credentials_file(services), merchant.user_code)

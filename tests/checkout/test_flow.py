@@ -223,3 +223,59 @@ async def test_a_prepared_amount_must_match(live: str, merchant: MerchantFixture
     assert answer.json()["response"]["error_code"] == "AMOUNT_NOT_PREPARED" and "20000" in answer.json()["message"]
     _, call = await open_window(live, merchant, params("order-prep-1", amount=20000))
     assert call["params"]["amount"] == 20000
+
+
+async def test_a_billing_window_key_never_appears_in_clear(
+    live: str,
+    merchant: MerchantFixture,
+    services: Services,
+    monkeypatch: Any,
+    caplog: Any,
+    capfd: Any,
+) -> None:
+    import logging
+    from pathlib import Path
+
+    from tests.test_card_data_scan import dump_rows, read_sqlite_files
+    from tollway.pg.toss.connector import TossConnector
+
+    caplog.set_level(logging.DEBUG)
+    issued: list[str] = []
+    real = TossConnector.issue_billing_key_from_auth
+
+    async def spy(self: TossConnector, *args: Any, **kwargs: Any) -> Any:
+        result = await real(self, *args, **kwargs)
+        issued.append(result.billing_key.reveal())
+        return result
+
+    monkeypatch.setattr(TossConnector, "issue_billing_key_from_auth", spy)
+    url, call = await open_window(live, merchant, params("issue-scan-1", amount=0, customer_uid="cu-scan-1"))
+    form = {
+        "clientKey": call["clientKey"],
+        "kind": call["kind"],
+        "method": call["method"],
+        "params": json.dumps(call["params"]),
+        "action": "pay",
+        "cardNumber": "4330-1234-1234-0005",
+        "smsCode": "000000",
+    }
+    texts = []
+    async with httpx.AsyncClient(base_url=live) as http:
+        approved = await http.post("/sandbox/toss/_sandbox/window", data=form)
+        assert approved.status_code == 303, approved.text
+        done = await http.get(approved.headers["location"])
+        texts += [approved.text, done.text, (await http.get(url)).text]
+    result = posted_result(done)
+    assert result["success"] is True and result["customer_uid"] == "cu-scan-1"
+    assert len(issued) == 1 and len(issued[0]) >= 40
+    haystacks = {"rows": await dump_rows(services), "logs": caplog.text, "responses": "\n".join(texts)}
+    out, err = capfd.readouterr()
+    haystacks["output"] = out + err
+    database = services.settings.resolved_database_url()
+    if database.startswith("sqlite"):
+        haystacks.update(read_sqlite_files(Path(database.split(":///", 1)[1])))
+    assert "cu-scan-1" in haystacks["rows"]  # the scan sees the stored customer
+    for where, haystack in haystacks.items():
+        assert issued[0] not in haystack and issued[0].rstrip("=") not in haystack, f"a billing key in {where}"
+        for form_of_number in ("4330-1234-1234-0005", "4330123412340005"):
+            assert form_of_number not in haystack, f"a card number in {where}"

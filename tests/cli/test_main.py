@@ -109,8 +109,14 @@ def test_serve_on_an_empty_machine_creates_and_then_reuses_a_demo_merchant(data_
             timeout=30,
         ).json()
         assert paid["code"] == 0 and paid["response"]["status"] == "paid", paid
+        # the demo shop it points to, and its backend calling the REST API as the demo merchant
+        shop = httpx.get(f"{server.base}/demo")
+        assert shop.status_code == 200 and user_code in shop.text and "/v1/iamport.js" in shop.text
+        verified = httpx.post(f"{server.base}/demo/api/verify", json={"imp_uid": paid["response"]["imp_uid"]})
+        assert verified.json()["response"]["merchant_uid"] == "cli-order-1"
     finally:
         second_log = server.stop()
+    assert f"demo shop             {server.base}/demo" in second_log
     assert "demo merchant reused" in second_log
     assert _printed(second_log, "\\(IMP.init\\)") == user_code and _printed(second_log, "imp_key") == imp_key
 

@@ -146,7 +146,9 @@ def serve(
         else:
             console.print("  imp_secret            (not on this machine; add a pair: tollway merchant add-key)")
         console.print(f"  PG channel            tosspayments.{demo_info.mid} (sandbox)")
+        console.print(f"  demo shop             {base}/demo   (pay, subscribe, cancel in a browser)")
     console.print(f"  REST API              {base}/users/getToken")
+    console.print(f"  browser SDK           {base}/v1/iamport.js   (replaces cdn.iamport.kr/v1/iamport.js)")
     if settings.sandbox_enabled:
         console.print(f"  sandbox PG (Toss v1)  {base}/sandbox/toss/v1   (test cards: docs/sandbox.md)")
     console.print(f"  API docs              {base}/docs   (OpenAPI: {base}/openapi.json)")
