@@ -279,3 +279,38 @@ async def test_a_billing_window_key_never_appears_in_clear(
         assert issued[0] not in haystack and issued[0].rstrip("=") not in haystack, f"a billing key in {where}"
         for form_of_number in ("4330-1234-1234-0005", "4330123412340005"):
             assert form_of_number not in haystack, f"a card number in {where}"
+
+
+async def test_a_live_channel_hands_off_to_tosss_own_sdk(live: str, services: Services) -> None:
+    from tests.conftest import make_merchant
+    from tollway.db.models import Merchant
+    from tollway.merchants.service import add_channel
+    from tollway.vault import Secret
+
+    shop = await make_merchant(services, "Live shop", mid="livemid")
+    async with services.sessions() as session:
+        merchant_row = await session.get(Merchant, shop.id)
+        assert merchant_row is not None
+        await add_channel(
+            session,
+            services.clock,
+            services.vault,
+            merchant_row,
+            pg_provider="tosspayments",
+            mid="tlivemid01",
+            client_key="live_ck_example",
+            secret_key=Secret("live_sk_example"),
+            sandbox=False,
+        )
+        await session.commit()
+    request = params(
+        "order-live-1", pg="tosspayments.tlivemid01", card={"detail": [{"card_code": "366", "enabled": False}]}
+    )
+    url, call = await open_window(live, shop, request)
+    async with httpx.AsyncClient() as http:
+        page = (await http.get(url)).text
+    assert '<script src="https://js.tosspayments.com/v1">' in page
+    assert call["clientKey"] == "live_ck_example" and call["method"] == "카드"
+    assert call["params"]["successUrl"] == f"{url}/success" and call["params"]["failUrl"] == f"{url}/fail"
+    assert "tollway" not in call["params"]  # Toss's public SDK takes no Tollway extras
+    assert "live_sk_example" not in page

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import httpx
@@ -56,7 +57,7 @@ async def test_pc_card_payment_calls_back_with_the_v1_response(
     browser: Any, shop: str, live: str, merchant: MerchantFixture
 ) -> None:
     page = await open_shop(browser, shop, live, merchant)
-    result = start_pay(page, order("order-pc-1"))
+    result = start_pay(page, order("order-pc-1", custom_data={"coupon": "WELCOME"}, notice_url=f"{shop}/hook"))
     frame = page.frame_locator("#imp-window")
     await frame.locator("#pay").wait_for()
     assert await frame.locator("#amount").text_content() == "15,000원"
@@ -72,6 +73,8 @@ async def test_pc_card_payment_calls_back_with_the_v1_response(
     stored = await payment(live, merchant, answer["imp_uid"])
     assert stored["status"] == "paid" and stored["amount"] == 15000 and stored["channel"] == "pc"
     assert stored["card_code"] == "367" and stored["pg_tid"] == answer["pg_tid"]
+    assert json.loads(stored["custom_data"]) == {"coupon": "WELCOME"} == json.loads(answer["custom_data"])
+    assert stored["buyer_name"] == "홍길동" and stored["buyer_tel"] == "010-1234-5678"
     ledger = await sandbox_ledger(live)
     assert [(p["orderId"], p["status"]) for p in ledger] == [(answer["imp_uid"], "DONE")]
 
@@ -168,6 +171,9 @@ async def test_a_string_amount_is_refused_before_any_window_opens(
     assert "amount" in answer["error_msg"] and '"15000"' in answer["error_msg"]
     assert answer["merchant_uid"] == "order-string-1"
     assert await page.locator("#imp-overlay").count() == 0
+    # without a callback, request_pay returns a Promise of the same answer
+    promised = await page.evaluate("params => IMP.request_pay(params)", order("order-string-1", amount=15000.5))
+    assert promised["error_code"] == "INVALID_PARAMETER" and promised["imp_uid"] is None
     assert (await find_by_merchant_uid(live, merchant, "order-string-1")).status_code == 404
 
 
