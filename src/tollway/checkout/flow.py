@@ -26,7 +26,6 @@ from sqlalchemy.exc import IntegrityError
 
 from tollway.billing import customers
 from tollway.checkout.params import ParamError, WindowParams, parse, toss_request
-from tollway.clock import to_unix
 from tollway.db.models import CheckoutSession, Merchant, Payment, PaymentPrepare, PgChannel
 from tollway.errors import BusinessError
 from tollway.merchants.channels import resolve_channel
@@ -35,6 +34,7 @@ from tollway.payments.approve import ApprovalRefused, approve
 from tollway.payments.ledger import ALREADY_PAID, PaymentRequest, open_payment
 from tollway.payments.pgsync import apply_failure, load_for_update
 from tollway.payments.states import PaymentStatus, begin_approval
+from tollway.payments.v1 import payment_to_v1
 from tollway.pg.base import ChargeRequest, PgConnector, PgError, PgPayment
 from tollway.services import Services
 
@@ -47,6 +47,35 @@ PENDING = (
     "(no answer from the PG yet; look the payment up with GET /payments/{imp_uid})",
 )
 BILLING_FAILED = "BILLING_KEY_FAILED"
+#: The V1 payment fields the callback carries (reference §7.3), besides success, error and amount.
+CALLBACK_FIELDS = (
+    "imp_uid",
+    "merchant_uid",
+    "pay_method",
+    "status",
+    "name",
+    "pg_provider",
+    "emb_pg_provider",
+    "pg_tid",
+    "buyer_name",
+    "buyer_email",
+    "buyer_tel",
+    "buyer_addr",
+    "buyer_postcode",
+    "custom_data",
+    "paid_at",
+    "receipt_url",
+    "apply_num",
+    "card_name",
+    "card_number",
+    "card_quota",
+    "bank_name",
+    "currency",
+    "vbank_num",
+    "vbank_name",
+    "vbank_holder",
+    "vbank_date",
+)
 
 
 def token_hash(token: str) -> str:
@@ -352,37 +381,13 @@ async def _payment_result(services: Services, window: Window, error: tuple[str, 
         error = (code, message or reason)
     if error is not None and error[0] == PENDING[0]:
         error = (PENDING[0], PENDING[1].replace("{imp_uid}", p.imp_uid))
+    v1: dict[str, Any] = dict(payment_to_v1(p))
     return {
         "success": success,
         "imp_success": success,
         "error_code": None if success else (error[0] if error else None),
         "error_msg": None if success else (error[1] if error else None),
-        "imp_uid": p.imp_uid,
-        "merchant_uid": p.merchant_uid,
-        "pay_method": p.pay_method,
         "paid_amount": p.amount if p.status == PaymentStatus.PAID else 0,
-        "status": p.status,
-        "name": p.name,
-        "pg_provider": p.pg_provider,
-        "emb_pg_provider": p.emb_pg_provider,
-        "pg_tid": p.pg_tid,
         "pg_type": "payment",
-        "buyer_name": p.buyer_name,
-        "buyer_email": p.buyer_email,
-        "buyer_tel": p.buyer_tel,
-        "buyer_addr": p.buyer_addr,
-        "buyer_postcode": p.buyer_postcode,
-        "custom_data": p.custom_data,
-        "paid_at": to_unix(p.paid_at),
-        "receipt_url": p.receipt_url,
-        "apply_num": p.apply_num,
-        "card_name": p.card_name,
-        "card_number": p.card_number,
-        "card_quota": p.card_quota,
-        "bank_name": p.bank_name,
-        "currency": p.currency,
-        "vbank_num": p.vbank_num,
-        "vbank_name": p.vbank_name,
-        "vbank_holder": p.vbank_holder,
-        "vbank_date": to_unix(p.vbank_date),
+        **{field: v1[field] for field in CALLBACK_FIELDS},
     }

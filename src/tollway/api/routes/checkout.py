@@ -110,9 +110,9 @@ async def window(token: str, request: Request, services: ServicesDep) -> Respons
         return pages.not_found()
     row = loaded.session
     if row.state != "open":
-        return pages.deliver(row.mode, row.origin, row.redirect_url, await flow.stored_result(services, loaded))
+        return _deliver(loaded, await flow.stored_result(services, loaded))
     if flow.expired(services, loaded):
-        return pages.deliver(row.mode, row.origin, row.redirect_url, await flow.expire(services, loaded))
+        return _deliver(loaded, await flow.expire(services, loaded))
     here = str(request.base_url).rstrip("/") + f"/checkout/{token}"
     params = {**json.loads(row.pg_params), "successUrl": f"{here}/success", "failUrl": f"{here}/fail"}
     call = {
@@ -128,20 +128,23 @@ async def window(token: str, request: Request, services: ServicesDep) -> Respons
 
 @router.get("/checkout/{token}/success")
 async def success(token: str, request: Request, services: ServicesDep) -> Response:
+    """Where the PG's window sends the buyer after an approval: confirm (once), then the result."""
     loaded = await flow.load(services, token)
     if loaded is None:
         return pages.not_found()
-    result = await flow.finish_success(services, loaded, dict(request.query_params))
-    row = loaded.session
-    return pages.deliver(row.mode, row.origin, row.redirect_url, result)
+    return _deliver(loaded, await flow.finish_success(services, loaded, dict(request.query_params)))
 
 
 @router.get("/checkout/{token}/fail")
 async def fail(token: str, request: Request, services: ServicesDep) -> Response:
+    """Where the PG's window sends the buyer after a cancel or a refusal."""
     loaded = await flow.load(services, token)
     if loaded is None:
         return pages.not_found()
     query = request.query_params
-    result = await flow.finish_fail(services, loaded, query.get("code", ""), query.get("message", ""))
+    return _deliver(loaded, await flow.finish_fail(services, loaded, query.get("code", ""), query.get("message", "")))
+
+
+def _deliver(loaded: flow.Window, result: dict[str, Any]) -> Response:
     row = loaded.session
     return pages.deliver(row.mode, row.origin, row.redirect_url, result)
