@@ -314,3 +314,50 @@ async def test_a_live_channel_hands_off_to_tosss_own_sdk(live: str, services: Se
     assert call["params"]["successUrl"] == f"{url}/success" and call["params"]["failUrl"] == f"{url}/fail"
     assert "tollway" not in call["params"]  # Toss's public SDK takes no Tollway extras
     assert "live_sk_example" not in page
+
+
+async def test_a_virtual_account_is_notified_when_issued_and_when_paid_by_tosss_webhook(
+    live: str, merchant: MerchantFixture, services: Services
+) -> None:
+    from sqlalchemy import select
+
+    from tollway.db.models import PgChannel, WebhookNotification
+
+    hook = f"{SHOP}/hooks/payment"
+    _, call = await open_window(live, merchant, params("order-va-1", pay_method="vbank", notice_url=hook))
+    imp_uid = call["params"]["orderId"]
+    form = {
+        "clientKey": call["clientKey"],
+        "kind": call["kind"],
+        "method": call["method"],
+        "params": json.dumps(call["params"]),
+        "action": "pay",
+        "bank": "20",
+    }
+    async with httpx.AsyncClient(base_url=live) as http:
+        approved = await http.post("/sandbox/toss/_sandbox/window", data=form)
+        result = posted_result(await http.get(approved.headers["location"]))
+        assert result["status"] == "ready" and result["vbank_name"] == "우리은행"
+        # the deposit happens at the PG (Toss's 입금처리); Toss tells Tollway by DEPOSIT_CALLBACK
+        payment_key = (await rest_payment(live, merchant, imp_uid))["pg_tid"]
+        auth = "Basic " + base64.b64encode(b"test_sk_tosstest:").decode()
+        deposited = await http.post(
+            f"/sandbox/toss/_sandbox/virtual-accounts/{payment_key}/deposit", headers={"Authorization": auth}
+        )
+        assert deposited.json()["status"] == "DONE"
+        async with services.sessions() as session:
+            channel_key = await session.scalar(select(PgChannel.channel_key).where(PgChannel.id == merchant.channel_id))
+        callback = {
+            "createdAt": "2026-11-28T10:00:00.000000",
+            "secret": "forged",
+            "status": "DONE",
+            "transactionKey": "x",
+            "orderId": imp_uid,
+        }
+        applied = await http.post(f"/webhooks/toss/{channel_key}", json=callback)
+        assert applied.json()["response"] == {"applied": True, "status": "paid"}
+    stored = await rest_payment(live, merchant, imp_uid)
+    assert stored["status"] == "paid" and stored["vbank_num"] == result["vbank_num"]
+    async with services.sessions() as session:
+        sent = list(await session.scalars(select(WebhookNotification).order_by(WebhookNotification.id)))
+    assert [(n.imp_uid, n.status, n.url) for n in sent] == [(imp_uid, "ready", hook), (imp_uid, "paid", hook)]

@@ -93,6 +93,8 @@ async def apply_approval(session: AsyncSession, payment: Payment, pg: PgPayment,
                 pg.payment_key, bank, BANKS.get(bank or ""), account.account_number, account.due_date, pg.receipt_url
             )
             record_vbank_issued(payment, ledger_vbank, at)
+            # V1 notifies the issue of a virtual account (status ready), then its deposit (paid)
+            await outbox.enqueue(session, payment, PaymentStatus.READY, at)
         end_pg_call(payment, at)
         return
     if payment.status == PaymentStatus.READY:
