@@ -72,6 +72,7 @@ class Store:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
         self._mids: dict[str, str] = {}  # secret digest → MID; a key's MID never changes
+        self._client_mids: dict[str, str] = {}  # client key → MID, likewise
 
     # -- merchants -------------------------------------------------------------------------------
 
@@ -91,10 +92,15 @@ class Store:
             return DOCS_MID
         if not client_key:
             return None
-        async with self.sessions() as session:
-            return await session.scalar(
-                select(SandboxMerchant.mid).where(SandboxMerchant.client_key == client_key).limit(1)
-            )
+        mid = self._client_mids.get(client_key)
+        if mid is None:
+            async with self.sessions() as session:
+                mid = await session.scalar(
+                    select(SandboxMerchant.mid).where(SandboxMerchant.client_key == client_key).limit(1)
+                )
+            if mid is not None:
+                self._client_mids[client_key] = mid
+        return mid
 
     # -- idempotency -----------------------------------------------------------------------------
 
