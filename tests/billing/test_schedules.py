@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.api.routes.pg_helpers import APPROVE, INSUFFICIENT, reauth, sandbox_ledger, v1_client
 from tests.billing.test_customers import card
@@ -337,3 +337,41 @@ async def test_a_graceful_stop_leaves_no_claim(
     assert "executing" not in statuses  # what it claimed, it finished
     assert len(paid) == stats.claimed and set(paid) == {"paid"}
     assert statuses.count("scheduled") == 10 - stats.claimed  # and it claimed nothing after the stop
+
+
+async def test_a_claim_takes_no_more_than_its_limit_among_ties(services: Services, merchant: MerchantFixture) -> None:
+    """Many schedules due at the same instant (a monthly billing run): each claim takes exactly its
+    limit. PostgreSQL once re-ran the claim's subquery per row and picked other ties each time."""
+    from sqlalchemy import insert
+
+    now = services.clock.now()
+    rows = [
+        {
+            "merchant_id": merchant.id,
+            "customer_uid": "cu-tie",
+            "merchant_uid": f"tie-{i}",
+            "schedule_at": now,
+            "due_at": now,
+            "amount": 1000,
+            "tax_free": 0,
+            "currency": "KRW",
+            "card_quota": 0,
+            "interest_free": False,
+            "name": "tie",
+            "schedule_status": "scheduled",
+            "created_at": now,
+            "updated_at": now,
+        }
+        for i in range(300)
+    ]
+    async with services.sessions() as session:
+        await session.execute(insert(PaymentSchedule), rows)
+        await session.commit()
+    worker = Worker(services, concurrency=10)
+    first, second = await worker.claim(10), await worker.claim(10)
+    assert len(first) == 10 and len(second) == 10 and not set(first) & set(second)
+    async with services.sessions() as session:
+        executing = await session.scalar(
+            select(func.count()).select_from(PaymentSchedule).where(PaymentSchedule.schedule_status == "executing")
+        )
+    assert executing == 20

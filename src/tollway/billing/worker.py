@@ -99,17 +99,22 @@ class Worker:
 
     async def claim(self, limit: int) -> list[int]:
         now = self.services.clock.now()
+        # The ``id`` tie-breaker and the materialized CTE make the LIMIT hold. PostgreSQL may run a
+        # plain ``IN (subquery)`` once per candidate row, and with many schedules due at the same
+        # instant each run picked a different 32 among the ties: one claim took hundreds of rows.
         due = (
             select(PaymentSchedule.id)
             .where(PaymentSchedule.schedule_status == schedules.SCHEDULED, PaymentSchedule.due_at <= now)
-            .order_by(PaymentSchedule.due_at)
+            .order_by(PaymentSchedule.due_at, PaymentSchedule.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
+            .cte("due")
+            .prefix_with("MATERIALIZED", dialect="postgresql")
         )
         async with self.services.sessions() as session:
             result = await session.execute(
                 update(PaymentSchedule)
-                .where(PaymentSchedule.id.in_(due.scalar_subquery()), PaymentSchedule.schedule_status == "scheduled")
+                .where(PaymentSchedule.id.in_(select(due.c.id)), PaymentSchedule.schedule_status == "scheduled")
                 .values(schedule_status=schedules.EXECUTING, claimed_by=self.name, claimed_at=now, updated_at=now)
                 .returning(PaymentSchedule)
                 .execution_options(synchronize_session=False)
@@ -121,6 +126,7 @@ class Worker:
         return [row.id for row in rows]
 
     async def _execute(self, schedule_id: int) -> None:
+        """Never raises: a round waits for every charge it started, whatever happens to one."""
         try:
             payment = await schedules.execute(self.services, schedule_id, self._claimed.pop(schedule_id, None))
         except BusinessError as exc:
@@ -128,6 +134,12 @@ class Worker:
                 self.stats.unknown += 1  # left for recovery
             else:
                 self.stats.failed += 1
+            return
+        except Exception as exc:  # a database or pool error: the claim is left for recovery
+            self.stats.unknown += 1
+            log.error(
+                "scheduled charge failed", worker=self.name, schedule_id=schedule_id, error_type=type(exc).__name__
+            )
             return
         if payment.status == PaymentStatus.PAID:
             self.stats.paid += 1
