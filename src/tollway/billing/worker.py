@@ -19,7 +19,6 @@ Each round it
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import socket
 from dataclasses import dataclass
@@ -69,17 +68,36 @@ class Worker:
         self._stopping.set()
 
     async def run(self) -> WorkerStats:
-        """Rounds until ``stop()``; returns what it did."""
+        """Charges until ``stop()``, keeping up to ``concurrency`` charges in flight: a slot freed
+        by one charge is refilled by the next claim, without waiting for the slowest of a batch.
+        Returns what it did; on ``stop()`` it claims nothing more and finishes what it claimed."""
         log.info("worker started", worker=self.name, concurrency=self.concurrency)
+        in_flight: set[asyncio.Task[None]] = set()
+        loop = asyncio.get_running_loop()
+        next_recovery = 0.0
         while not self._stopping.is_set():
             try:
-                done = await self.round()
+                recovered = 0
+                if loop.time() >= next_recovery:
+                    recovered = await self.recover()
+                    next_recovery = loop.time() + self.poll_seconds
+                free = self.concurrency - len(in_flight)
+                claimed = await self.claim(free) if free > 0 else []
             except Exception as exc:
                 log.error("worker round failed", worker=self.name, error_type=type(exc).__name__, error=str(exc))
-                done = 0
-            if not done:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), timeout=self.poll_seconds)
+                recovered, claimed = 0, []
+            for schedule_id in claimed:
+                task = asyncio.create_task(self._execute(schedule_id))
+                in_flight.add(task)
+                task.add_done_callback(in_flight.discard)
+            if recovered or (claimed and len(in_flight) < self.concurrency):
+                continue  # there may be more due right away
+            # wait for a free slot, for new schedules to come due, or for stop()
+            stopping = asyncio.ensure_future(self._stopping.wait())
+            await asyncio.wait({*in_flight, stopping}, timeout=self.poll_seconds, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+        if in_flight:
+            await asyncio.gather(*in_flight)
         log.info("worker stopped", worker=self.name, **self.stats.__dict__)
         return self.stats
 
@@ -122,7 +140,7 @@ class Worker:
             rows = list(result.scalars())
             await session.commit()
         self.stats.claimed += len(rows)
-        self._claimed = {row.id: row for row in rows}
+        self._claimed.update((row.id, row) for row in rows)
         return [row.id for row in rows]
 
     async def _execute(self, schedule_id: int) -> None:
