@@ -1,17 +1,19 @@
 """The schedule worker: runs inside ``tollway serve`` and alone as ``tollway worker``, on any number
 of machines at once.
 
-Each round it
+It keeps up to ``concurrency`` charges in flight, and as slots free up it
 
-1. **recovers** claims whose worker died (``executing`` for longer than the lease): a schedule
+1. **recovers** (at most every ``poll_seconds``) claims whose worker died (``executing`` for longer than the lease): a schedule
    that opened no payment goes back to ``scheduled``; one whose payment is still at the PG is
    charged again *with the same imp_uid and Idempotency-Key*, so the PG replays the first
    outcome instead of charging twice; one whose payment is settled is finished from it;
-2. **claims** due schedules: one UPDATE over a ``FOR UPDATE SKIP LOCKED`` subquery on
-   PostgreSQL (workers never wait on each other's rows), the same conditional UPDATE on SQLite
-   (where ``BEGIN IMMEDIATE`` already serialises writers);
-3. **charges** them through the again-flow, many at once (a PG answers in hundreds of ms), and
-   records each outcome on its schedule.
+2. **claims** as many due schedules as there are free slots: one UPDATE over a materialized
+   ``FOR UPDATE SKIP LOCKED`` CTE on PostgreSQL (workers never wait on each other's rows), the
+   same conditional UPDATE on SQLite (where ``BEGIN IMMEDIATE`` already serialises writers);
+3. **charges** each through the again-flow (a PG answers in hundreds of ms, so many are in
+   flight at once) and records its outcome on its schedule.
+
+``round()`` (a recovery, one claim, and every charge of it awaited) serves ``run_until_idle``.
 
 ``stop()`` makes it finish what it claimed and return: a graceful shutdown leaves no claim behind.
 """
