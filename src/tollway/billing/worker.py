@@ -5,9 +5,9 @@ It keeps up to ``concurrency`` charges in flight, and as slots free up it
 
 1. **recovers** (at most every ``poll_seconds``) claims whose worker died (``executing`` for
    longer than the lease): a schedule that opened no payment goes back to ``scheduled``; one
-   whose payment is still at the PG is
-   charged again *with the same imp_uid and Idempotency-Key*, so the PG replays the first
-   outcome instead of charging twice; one whose payment is settled is finished from it;
+   whose payment is still at the PG is charged again *with the same imp_uid and
+   Idempotency-Key*, so the PG replays the first outcome instead of charging twice; one whose
+   payment is settled is finished from it;
 2. **claims** as many due schedules as there are free slots: one UPDATE over a materialized
    ``FOR UPDATE SKIP LOCKED`` CTE on PostgreSQL (workers never wait on each other's rows), the
    same conditional UPDATE on SQLite (where ``BEGIN IMMEDIATE`` already serialises writers);
