@@ -283,7 +283,7 @@ class Sandbox:
 
     def _payment_doc(
         self,
-        caller: Caller,
+        mid: str,
         *,
         payment_key: str,
         order_id: str,
@@ -301,7 +301,7 @@ class Sandbox:
         supplied, vat = _vat(amount, tax_free)
         transaction_key = _new_transaction_key() if approved else None
         doc: dict[str, Any] = {
-            "mId": caller.mid,
+            "mId": mid,
             "version": "2022-11-16",
             "lastTransactionKey": transaction_key,
             "paymentKey": payment_key,
@@ -420,7 +420,7 @@ class Sandbox:
             return
         prior = await self.store.by_order(caller.mid, doc["orderId"])
         retried = prior is not None and prior.doc["status"] in ("ABORTED", "EXPIRED")
-        if retried and await self.store.insert(caller.mid, doc, now, replace_aborted=True, finish=finish):
+        if retried and await self.store.insert(caller.mid, doc, now, replace=("ABORTED", "EXPIRED"), finish=finish):
             return
         raise TossApiError("DUPLICATED_ORDER_ID")
 
@@ -465,7 +465,7 @@ class Sandbox:
         months = self._installment(body, amount)
         interest_free = bool(body.get("useFreeInstallmentPlan"))
         doc = self._payment_doc(
-            caller,
+            caller.mid,
             payment_key=_new_payment_key(caller.mid, self.clock.now()),
             order_id=order_id,
             order_name=order_name,
@@ -574,8 +574,7 @@ class Sandbox:
 
     async def window_payment(self, window: WindowRequest, choice: dict[str, str], request: Request) -> str:
         """The buyer approved in the window: an ``IN_PROGRESS`` payment for ``confirm``; its paymentKey."""
-        now = self.clock.now()
-        private: dict[str, Any] = {"expiresAt": (now + timedelta(minutes=self.config.session_minutes)).timestamp()}
+        private: dict[str, Any] = {}
         if window.method == "CARD":
             company, outcome = choice["company"], choice["outcome"]
             if company not in window.companies:
@@ -607,28 +606,55 @@ class Sandbox:
                 customerName=window.params.get("customerName"),
                 validHours=hours if isinstance(hours, int) and 0 < hours <= 2160 else 168,
             )
-        caller = Caller(mid=window.mid, secret_hash="", live=False, answer_key=b"")
-        tax_free = window.params.get("taxFreeAmount") or 0
+        try:
+            tax_free = self._tax_free(window.params, window.amount)
+        except TossApiError as exc:
+            raise WindowError(exc.code, exc.message) from None
+        # an order tried before and not approved (left, expired, aborted) may be tried again
+        replaceable = ("ABORTED", "EXPIRED", "IN_PROGRESS", "READY")
+        payment_key = await self._open_in_progress(
+            window.mid, window.order_id, window.order_name, window.amount, tax_free, private, request, replaceable
+        )
+        if payment_key is None:
+            raise WindowError("DUPLICATED_ORDER_ID", "이미 승인 및 취소가 진행된 중복된 주문번호 입니다.")
+        return payment_key
+
+    async def _open_in_progress(
+        self,
+        mid: str,
+        order_id: str,
+        order_name: str,
+        amount: int,
+        tax_free: int,
+        private: dict[str, Any],
+        request: Request,
+        replaceable: tuple[str, ...] = (),
+    ) -> str | None:
+        """Stores an ``IN_PROGRESS`` payment for ``confirm``, as Toss's window leaves one, expiring
+        after ``session_minutes``; its paymentKey, or None when the orderId is taken."""
+        now = self.clock.now()
+        expires = now + timedelta(minutes=self.config.session_minutes)
         doc = self._payment_doc(
-            caller,
-            payment_key=_new_payment_key(window.mid, now),
-            order_id=window.order_id,
-            order_name=window.order_name,
-            amount=window.amount,
-            tax_free=tax_free if isinstance(tax_free, int) and 0 <= tax_free <= window.amount else 0,
+            mid,
+            payment_key=_new_payment_key(mid, now),
+            order_id=order_id,
+            order_name=order_name,
+            amount=amount,
+            tax_free=tax_free,
             kind="NORMAL",
             status="IN_PROGRESS",
             card=None,
             base_url=self._base_url(request),
             approved=False,
-            extra={PRIVATE: private, "method": METHOD_NAMES[window.method]},
+            extra={PRIVATE: {**private, "expiresAt": expires.timestamp()}, "method": private.get("method", "카드")},
         )
-        # an order tried before and not approved (left, expired, aborted) may be tried again
-        if not await self.store.insert(
-            window.mid, doc, now, replace_aborted=True, replaceable=("ABORTED", "EXPIRED", "IN_PROGRESS", "READY")
-        ):
-            raise WindowError("DUPLICATED_ORDER_ID", "이미 승인 및 취소가 진행된 중복된 주문번호 입니다.")
-        return str(doc["paymentKey"])
+        return str(doc["paymentKey"]) if await self.store.insert(mid, doc, now, replace=replaceable) else None
+
+    async def _new_billing_auth(self, mid: str, customer_key: str, card: cards.TestCard, masked: str) -> str:
+        """A one-time ``authKey`` for a card, as Toss's billing window hands to ``successUrl``."""
+        auth_key = "bln_" + secrets.token_urlsafe(24)
+        await self.store.add_billing_auth(mid, auth_key, customer_key, _billing_card(card, masked), self.clock.now())
+        return auth_key
 
     async def window_billing_auth(self, window: WindowRequest, card_number: str, sms_code: str) -> str:
         """The buyer registered a card in the billing window: a one-time ``authKey``."""
@@ -638,11 +664,7 @@ class Sandbox:
         card = cards.lookup(number)
         if card is None or card.outcome in cards.REFUSED_AT_REGISTRATION:
             raise WindowError("RETRY", "카드 정보를 확인해 주세요. 등록할 수 없는 카드입니다.")
-        auth_key = "bln_" + secrets.token_urlsafe(24)
-        await self.store.add_billing_auth(
-            window.mid, auth_key, window.customer_key, _billing_card(card, cards.mask(number)), self.clock.now()
-        )
-        return auth_key
+        return await self._new_billing_auth(window.mid, window.customer_key, card, cards.mask(number))
 
     async def get_payment(self, caller: Caller, _: dict[str, Any], request: Request) -> Answer:
         stored = await self.store.by_key(caller.mid, request.path_params["payment_key"])
@@ -791,35 +813,18 @@ class Sandbox:
         amount = self._amount(body)
         order_id, order_name = self._order(body)
         card, masked = self._card({**body, "cardExpirationYear": "99", "cardExpirationMonth": "12"})
-        months = self._installment(body, amount)
-        now = self.clock.now()
-        expires = now + timedelta(minutes=self.config.session_minutes)
-        doc = self._payment_doc(
-            caller,
-            payment_key=_new_payment_key(caller.mid, now),
-            order_id=order_id,
-            order_name=order_name,
-            amount=amount,
-            tax_free=self._tax_free(body, amount),
-            kind="NORMAL",
-            status="IN_PROGRESS",
-            card=None,
-            base_url=self._base_url(request),
-            approved=False,
-            extra={
-                PRIVATE: {
-                    "outcome": card.outcome.value,
-                    "issuerCode": card.issuer_code,
-                    "cardType": card.card_type,
-                    "maskedNumber": masked,
-                    "installmentPlanMonths": months,
-                    "expiresAt": expires.timestamp(),
-                }
-            },
-        )
-        if not await self.store.insert(caller.mid, doc, now):
+        private = {
+            "outcome": card.outcome.value,
+            "issuerCode": card.issuer_code,
+            "cardType": card.card_type,
+            "maskedNumber": masked,
+            "installmentPlanMonths": self._installment(body, amount),
+        }
+        tax_free = self._tax_free(body, amount)
+        payment_key = await self._open_in_progress(caller.mid, order_id, order_name, amount, tax_free, private, request)
+        if payment_key is None:
             raise TossApiError("DUPLICATED_ORDER_ID")
-        return Answer(200, {"paymentKey": doc["paymentKey"], "orderId": order_id, "amount": amount})
+        return Answer(200, {"paymentKey": payment_key, "orderId": order_id, "amount": amount})
 
     async def open_billing_auth(self, caller: Caller, body: dict[str, Any], _: Request) -> Answer:
         """A one-time ``authKey`` for a card, as Toss's billing window hands to ``successUrl``."""
@@ -827,10 +832,7 @@ class Sandbox:
         card, masked = self._card({**body, "cardExpirationYear": "99", "cardExpirationMonth": "12"})
         if card.outcome in cards.REFUSED_AT_REGISTRATION:
             raise TossApiError(cards.OUTCOME_ERRORS[card.outcome] or "INVALID_CARD")
-        auth_key = "bln_" + secrets.token_urlsafe(24)
-        await self.store.add_billing_auth(
-            caller.mid, auth_key, customer_key, _billing_card(card, masked), self.clock.now()
-        )
+        auth_key = await self._new_billing_auth(caller.mid, customer_key, card, masked)
         return Answer(200, {"authKey": auth_key, "customerKey": customer_key})
 
     async def ledger(self, caller: Caller, _: dict[str, Any], __: Request) -> Answer:

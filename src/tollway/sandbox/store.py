@@ -155,12 +155,12 @@ class Store:
         doc: dict[str, Any],
         at: datetime,
         *,
-        replace_aborted: bool = False,
-        replaceable: tuple[str, ...] = ("ABORTED", "EXPIRED"),
+        replace: tuple[str, ...] = (),
         finish: tuple[str, int, str] | None = None,
     ) -> bool:
         """Adds a payment (and, with ``finish``, stores the idempotent answer in the same
-        transaction); False when the (mid, orderId) is taken."""
+        transaction); False when the (mid, orderId) is taken. A payment of the same order in one
+        of the ``replace`` statuses is replaced."""
         async with self.sessions() as session:
             if finish is not None:
                 key_hash, status_code, body = finish
@@ -169,12 +169,12 @@ class Store:
                     .where(SandboxIdempotency.key_hash == key_hash)
                     .values(state="done", status_code=status_code, body=body)
                 )
-            if replace_aborted:
+            if replace:
                 await session.execute(
                     delete(SandboxPayment).where(
                         SandboxPayment.mid == mid,
                         SandboxPayment.order_id == doc["orderId"],
-                        SandboxPayment.status.in_(replaceable),
+                        SandboxPayment.status.in_(replace),
                     )
                 )
             session.add(
