@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tollway.billing import customers
 from tollway.checkout.params import ParamError, WindowParams, parse, toss_request
@@ -30,7 +31,7 @@ from tollway.db.models import CheckoutSession, Merchant, Payment, PaymentPrepare
 from tollway.errors import BusinessError
 from tollway.merchants.channels import resolve_channel
 from tollway.merchants.service import list_channels
-from tollway.payments.approve import ApprovalRefused, approve
+from tollway.payments.approve import ApprovalRefused, approve, holder_status, refusal
 from tollway.payments.ledger import ALREADY_PAID, PaymentRequest, open_payment
 from tollway.payments.pgsync import apply_failure, load_for_update
 from tollway.payments.states import PaymentStatus, begin_approval
@@ -47,6 +48,7 @@ PENDING = (
     "(no answer from the PG yet; look the payment up with GET /payments/{imp_uid})",
 )
 BILLING_FAILED = "BILLING_KEY_FAILED"
+BILLING_PENDING = "카드 등록 결과를 확인하는 중입니다. (look it up with GET /subscribe/customers/{customer_uid})"
 #: The V1 payment fields the callback carries (reference §7.3), besides success, error and amount.
 CALLBACK_FIELDS = (
     "imp_uid",
@@ -156,19 +158,11 @@ async def open_window(
         return Opened(token, payment.imp_uid if payment is not None else None)
 
 
-async def _check_order(session: Any, merchant_id: int, params: WindowParams) -> None:
-    held = await session.scalar(
-        select(Payment.status).where(
-            Payment.merchant_id == merchant_id, Payment.merchant_uid_hold == params.merchant_uid
-        )
-    )
-    if held == PaymentStatus.PAID:
-        raise ParamError(ALREADY_PAID.format(merchant_uid=params.merchant_uid), code="ALREADY_PAID")
-    if held is not None:
-        raise ParamError(
-            f"같은 merchant_uid의 결제가 진행 중입니다. (a payment for {params.merchant_uid} is being processed)",
-            code="PAYMENT_IN_PROGRESS",
-        )
+async def _check_order(session: AsyncSession, merchant_id: int, params: WindowParams) -> None:
+    holder = await holder_status(session, merchant_id, params.merchant_uid)
+    if holder is not None:
+        code = "ALREADY_PAID" if holder == PaymentStatus.PAID else "PAYMENT_IN_PROGRESS"
+        raise ParamError(refusal(holder, params.merchant_uid), code=code)
     prepared = await session.scalar(
         select(PaymentPrepare.amount).where(
             PaymentPrepare.merchant_id == merchant_id, PaymentPrepare.merchant_uid == params.merchant_uid
@@ -296,19 +290,20 @@ async def _confirm(services: Services, window: Window, query: dict[str, str]) ->
     payment_id = window.session.payment_id
     assert payment_id is not None
     payment_key = query.get("paymentKey", "")
+    refused: tuple[str, str] | None = None
     async with services.sessions() as session:
         payment = await load_for_update(session, payment_id)
         if query.get("orderId") != payment.imp_uid or query.get("amount") != str(payment.amount) or not payment_key:
-            await apply_failure(session, payment, f"[{AMOUNT_MISMATCH[0]}] {AMOUNT_MISMATCH[1]}", services.clock.now())
-            await session.commit()
-            return await _payment_result(services, window, AMOUNT_MISMATCH)
-        try:
-            begin_approval(payment, services.clock.now())
-            await session.commit()
-        except IntegrityError:  # the merchant_uid was paid meanwhile by another attempt: do not confirm
-            await session.rollback()
-            message = ALREADY_PAID.format(merchant_uid=window.session.merchant_uid)
-            return await _fail(services, window, "ALREADY_PAID", message)
+            refused = AMOUNT_MISMATCH
+        else:
+            try:
+                begin_approval(payment, services.clock.now())
+                await session.commit()
+            except IntegrityError:  # the merchant_uid was paid meanwhile by another attempt: do not confirm
+                await session.rollback()
+                refused = ("ALREADY_PAID", ALREADY_PAID.format(merchant_uid=window.session.merchant_uid))
+    if refused is not None:
+        return await _fail(services, window, *refused)
     request = PaymentRequest(merchant_uid=payment.merchant_uid, amount=payment.amount, name=payment.name)
 
     async def call(connector: PgConnector, charge: ChargeRequest, idempotency_key: str) -> PgPayment:
@@ -364,13 +359,15 @@ def _error(base: dict[str, Any], code: str, message: str) -> dict[str, Any]:
 async def _payment_result(services: Services, window: Window, error: tuple[str, str] | None) -> dict[str, Any]:
     """The callback's V1 response object (reference §7.3), from the payment as it now stands."""
     payment_id = window.session.payment_id
-    if payment_id is None:
-        base = {
-            "imp_uid": None,
-            "merchant_uid": window.session.merchant_uid,
-            "customer_uid": window.session.customer_uid,
-        }
-        return _error(base, *(error or EXPIRED))
+    if payment_id is None:  # a billing-key window: no payment, the customer is the outcome
+        row = window.session
+        base = {"imp_uid": None, "merchant_uid": row.merchant_uid, "customer_uid": row.customer_uid}
+        code, message = error or EXPIRED
+        if code == PENDING[0]:
+            message = (
+                f"카드 등록 결과를 확인하는 중입니다. (look it up with GET /subscribe/customers/{row.customer_uid})"
+            )
+        return _error(base, code, message)
     async with services.sessions() as session:
         p = await session.get(Payment, payment_id)
         assert p is not None

@@ -68,14 +68,22 @@ class ApprovalRefused(BusinessError):
         self.payment = payment
 
 
-async def refuse_duplicate(services: Services, merchant_id: int, merchant_uid: str) -> None:
-    async with services.sessions() as session:
-        holder = await session.scalar(
-            select(Payment.status).where(Payment.merchant_id == merchant_id, Payment.merchant_uid_hold == merchant_uid)
-        )
-    if holder == PaymentStatus.PAID:
-        raise BusinessError(ALREADY_PAID.format(merchant_uid=merchant_uid))
-    raise BusinessError(IN_FLIGHT.format(merchant_uid=merchant_uid))
+async def holder_status(session: AsyncSession, merchant_id: int, merchant_uid: str) -> str | None:
+    """The status of the payment holding ``merchant_uid`` (``paid``, or ``ready`` with its approval
+    at the PG), or None when nothing holds it."""
+    return await session.scalar(
+        select(Payment.status).where(Payment.merchant_id == merchant_id, Payment.merchant_uid_hold == merchant_uid)
+    )
+
+
+def refusal(holder: str, merchant_uid: str) -> str:
+    """Why a held merchant_uid cannot be charged again."""
+    return (ALREADY_PAID if holder == PaymentStatus.PAID else IN_FLIGHT).format(merchant_uid=merchant_uid)
+
+
+async def refuse_duplicate(session: AsyncSession, merchant_id: int, merchant_uid: str) -> None:
+    holder = await holder_status(session, merchant_id, merchant_uid)
+    raise BusinessError(refusal(holder or "", merchant_uid))
 
 
 def charge_request(imp_uid: str, request: PaymentRequest, options: ChargeOptions) -> ChargeRequest:
@@ -114,7 +122,7 @@ async def open_for_approval(
             except IntegrityError as exc:
                 await session.rollback()
                 if "merchant_uid_hold" in str(exc.orig):
-                    await refuse_duplicate(services, merchant_id, request.merchant_uid)
+                    await refuse_duplicate(session, merchant_id, request.merchant_uid)
                 continue  # a rare imp_uid collision: draw another
             return payment
     raise RuntimeError("could not draw a free imp_uid in 5 tries")  # pragma: no cover
