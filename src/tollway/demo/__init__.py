@@ -25,13 +25,9 @@ router = APIRouter(include_in_schema=False)
 PAGE = (resources.files("tollway.demo") / "static" / "shop.html").read_text()
 
 
-async def _credentials(services: Services) -> dict[str, str] | None:
-    return await demo_credentials(services)
-
-
 @router.get("/demo")
 async def shop(request: Request, services: ServicesDep) -> Response:
-    credentials = await _credentials(services)
+    credentials = await demo_credentials(services)
     if credentials is None:
         return HTMLResponse(
             "<!doctype html><meta charset=utf-8><title>Tollway demo</title>"
@@ -45,7 +41,7 @@ async def shop(request: Request, services: ServicesDep) -> Response:
 
 async def _call(services: Services, method: str, path: str, body: dict[str, Any] | None = None) -> Response:
     """One REST call as the demo merchant's backend makes it: over HTTP, with a fresh token."""
-    credentials = await _credentials(services)
+    credentials = await demo_credentials(services)
     if credentials is None or not credentials.get("imp_secret"):
         return JSONResponse({"code": 1, "message": "the demo merchant's credentials are not available"}, 404)
     base = services.settings.resolved_public_url()

@@ -35,6 +35,11 @@ async def handoff_script() -> Response:
     return Response(HANDOFF, media_type="text/javascript; charset=utf-8", headers={"Cache-Control": "no-cache"})
 
 
+def _here(request: Request, path: str) -> str:
+    """``path`` on the gateway as this browser reached it (behind a proxy too)."""
+    return str(request.base_url).rstrip("/") + path
+
+
 def _cors(request: Request) -> dict[str, str]:
     origin = request.headers.get("origin")
     if not origin:
@@ -90,7 +95,7 @@ async def open_session(request: Request, services: ServicesDep) -> Response:
         )
     except ParamError as exc:
         return _refuse(request, 400, exc.code, exc.message)
-    url = str(request.base_url).rstrip("/") + f"/checkout/{opened.token}"
+    url = _here(request, f"/checkout/{opened.token}")
     answer = {"code": 0, "message": None, "response": {"checkout_url": url, "imp_uid": opened.imp_uid}}
     return JSONResponse(answer, headers=_cors(request))
 
@@ -99,7 +104,7 @@ def _sdk_url(services: Services, request: Request, sandbox: bool) -> str:
     if not sandbox:
         return pages.TOSS_SDK
     if services.settings.sandbox_enabled:  # the embedded sandbox: where this browser reached the gateway
-        return str(request.base_url).rstrip("/") + "/sandbox/toss/_sandbox/v1.js"
+        return _here(request, "/sandbox/toss/_sandbox/v1.js")
     return services.settings.resolved_sandbox_url() + "/_sandbox/v1.js"
 
 
@@ -113,7 +118,7 @@ async def window(token: str, request: Request, services: ServicesDep) -> Respons
         return _deliver(loaded, await flow.stored_result(services, loaded))
     if flow.expired(services, loaded):
         return _deliver(loaded, await flow.expire(services, loaded))
-    here = str(request.base_url).rstrip("/") + f"/checkout/{token}"
+    here = _here(request, f"/checkout/{token}")
     params = {**json.loads(row.pg_params), "successUrl": f"{here}/success", "failUrl": f"{here}/fail"}
     call = {
         "clientKey": loaded.channel.client_key,
@@ -122,7 +127,7 @@ async def window(token: str, request: Request, services: ServicesDep) -> Respons
         "params": params,
         "failUrl": f"{here}/fail",
     }
-    handoff = str(request.base_url).rstrip("/") + "/checkout/handoff.js"
+    handoff = _here(request, "/checkout/handoff.js")
     return pages.handoff(_sdk_url(services, request, loaded.channel.sandbox), call, handoff)
 
 
