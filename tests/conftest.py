@@ -31,7 +31,7 @@ from tollway.app import create_app
 from tollway.clock import ManualClock
 from tollway.config import Settings
 from tollway.db import migrate
-from tollway.db.models import Base
+from tollway.db.models import Base, Merchant
 from tollway.merchants.service import add_channel, create_merchant
 from tollway.services import Services
 from tollway.vault import Secret
@@ -219,6 +219,26 @@ async def make_merchant(services: Services, name: str = "Shop", mid: str = "toss
         return MerchantFixture(
             new.merchant.id, new.merchant.user_code, new.key_pair.imp_key, new.key_pair.imp_secret.reveal(), channel.id
         )
+
+
+async def add_live_channel(services: Services, merchant_id: int, mid: str) -> None:
+    """A live Toss channel (keys ``live_*_{mid}``) beside the merchant's others. Nothing reaches
+    Toss: tests use it for what a live channel changes on the gateway's side."""
+    async with services.sessions() as session:
+        owner = await session.get(Merchant, merchant_id)
+        assert owner is not None
+        await add_channel(
+            session,
+            services.clock,
+            services.vault,
+            owner,
+            pg_provider="tosspayments",
+            mid=mid,
+            client_key=f"live_ck_{mid}",
+            secret_key=Secret(f"live_sk_{mid}"),
+            sandbox=False,
+        )
+        await session.commit()
 
 
 @pytest.fixture

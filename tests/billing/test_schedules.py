@@ -223,24 +223,13 @@ async def test_the_test_clock_makes_sandbox_schedules_due(
 
 
 async def test_the_test_clock_never_moves_live_channels(live: str, services: Services) -> None:
-    from tests.conftest import token_for
-    from tollway.merchants.service import add_channel, create_merchant
-    from tollway.vault import Secret
+    from tests.conftest import add_live_channel, token_for
+    from tollway.merchants.service import create_merchant
 
     async with services.sessions() as session:
         new = await create_merchant(session, services.clock, "Live only")
-        await add_channel(
-            session,
-            services.clock,
-            services.vault,
-            new.merchant,
-            pg_provider="tosspayments",
-            mid="livemid",
-            client_key="live_ck_a",
-            secret_key=Secret("live_sk_a"),
-            sandbox=False,
-        )
         await session.commit()
+    await add_live_channel(services, new.merchant.id, "livemid")
     from tests.conftest import MerchantFixture as MF
 
     m = MF(new.merchant.id, new.merchant.user_code, new.key_pair.imp_key, new.key_pair.imp_secret.reveal(), 0)

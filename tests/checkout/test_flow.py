@@ -43,18 +43,21 @@ async def open_window(
     return url, call
 
 
-async def approve_in_window(live: str, call: dict[str, Any], outcome: str = "approve") -> str:
-    """The buyer approves in the sandbox window; returns the success URL it redirects to."""
-    form = {
+def window_form(call: dict[str, Any], **choices: str) -> dict[str, str]:
+    """The sandbox window's form as the buyer submits it: the PG call it carries, and the choices."""
+    return {
         "clientKey": call["clientKey"],
         "kind": call["kind"],
         "method": call["method"],
         "params": json.dumps(call["params"]),
         "action": "pay",
-        "company": "41",
-        "months": "0",
-        "outcome": outcome,
+        **choices,
     }
+
+
+async def approve_in_window(live: str, call: dict[str, Any], outcome: str = "approve") -> str:
+    """The buyer approves in the sandbox window; returns the success URL it redirects to."""
+    form = window_form(call, company="41", months="0", outcome=outcome)
     async with httpx.AsyncClient(base_url=live) as http:
         answer = await http.post("/sandbox/toss/_sandbox/window", data=form)
     assert answer.status_code == 303, answer.text
@@ -250,15 +253,7 @@ async def test_a_billing_window_key_never_appears_in_clear(
 
     monkeypatch.setattr(TossConnector, "issue_billing_key_from_auth", spy)
     url, call = await open_window(live, merchant, params("issue-scan-1", amount=0, customer_uid="cu-scan-1"))
-    form = {
-        "clientKey": call["clientKey"],
-        "kind": call["kind"],
-        "method": call["method"],
-        "params": json.dumps(call["params"]),
-        "action": "pay",
-        "cardNumber": "4330-1234-1234-0005",
-        "smsCode": "000000",
-    }
+    form = window_form(call, cardNumber="4330-1234-1234-0005", smsCode="000000")
     texts = []
     async with httpx.AsyncClient(base_url=live) as http:
         approved = await http.post("/sandbox/toss/_sandbox/window", data=form)
@@ -282,27 +277,10 @@ async def test_a_billing_window_key_never_appears_in_clear(
 
 
 async def test_a_live_channel_hands_off_to_tosss_own_sdk(live: str, services: Services) -> None:
-    from tests.conftest import make_merchant
-    from tollway.db.models import Merchant
-    from tollway.merchants.service import add_channel
-    from tollway.vault import Secret
+    from tests.conftest import add_live_channel, make_merchant
 
     shop = await make_merchant(services, "Live shop", mid="livemid")
-    async with services.sessions() as session:
-        merchant_row = await session.get(Merchant, shop.id)
-        assert merchant_row is not None
-        await add_channel(
-            session,
-            services.clock,
-            services.vault,
-            merchant_row,
-            pg_provider="tosspayments",
-            mid="tlivemid01",
-            client_key="live_ck_example",
-            secret_key=Secret("live_sk_example"),
-            sandbox=False,
-        )
-        await session.commit()
+    await add_live_channel(services, shop.id, "tlivemid01")
     request = params(
         "order-live-1", pg="tosspayments.tlivemid01", card={"detail": [{"card_code": "366", "enabled": False}]}
     )
@@ -310,10 +288,10 @@ async def test_a_live_channel_hands_off_to_tosss_own_sdk(live: str, services: Se
     async with httpx.AsyncClient() as http:
         page = (await http.get(url)).text
     assert '<script src="https://js.tosspayments.com/v1">' in page
-    assert call["clientKey"] == "live_ck_example" and call["method"] == "카드"
+    assert call["clientKey"] == "live_ck_tlivemid01" and call["method"] == "카드"
     assert call["params"]["successUrl"] == f"{url}/success" and call["params"]["failUrl"] == f"{url}/fail"
     assert "tollway" not in call["params"]  # Toss's public SDK takes no Tollway extras
-    assert "live_sk_example" not in page
+    assert "live_sk_tlivemid01" not in page
 
 
 async def test_a_virtual_account_is_notified_when_issued_and_when_paid_by_tosss_webhook(
@@ -326,14 +304,7 @@ async def test_a_virtual_account_is_notified_when_issued_and_when_paid_by_tosss_
     hook = f"{SHOP}/hooks/payment"
     _, call = await open_window(live, merchant, params("order-va-1", pay_method="vbank", notice_url=hook))
     imp_uid = call["params"]["orderId"]
-    form = {
-        "clientKey": call["clientKey"],
-        "kind": call["kind"],
-        "method": call["method"],
-        "params": json.dumps(call["params"]),
-        "action": "pay",
-        "bank": "20",
-    }
+    form = window_form(call, bank="20")
     async with httpx.AsyncClient(base_url=live) as http:
         approved = await http.post("/sandbox/toss/_sandbox/window", data=form)
         result = posted_result(await http.get(approved.headers["location"]))

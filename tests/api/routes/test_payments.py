@@ -81,23 +81,10 @@ class TestLookupOne:
     async def test_a_merchant_with_a_live_channel_sees_sandbox_payments_only_when_asked(
         self, client: httpx.AsyncClient, services: Services, merchant: MerchantFixture, auth: dict[str, str]
     ) -> None:
-        from tollway.merchants.service import add_channel, get_merchant
-        from tollway.vault import Secret
+        from tests.conftest import add_live_channel
 
         imp_uid = await seed_payment(services, merchant.id, "order-s")
-        async with services.sessions() as session:
-            await add_channel(
-                session,
-                services.clock,
-                services.vault,
-                await get_merchant(session, merchant.user_code),
-                pg_provider="tosspayments",
-                mid="livemid",
-                client_key="live_ck_x",
-                secret_key=Secret("live_sk_x"),
-                sandbox=False,
-            )
-            await session.commit()
+        await add_live_channel(services, merchant.id, "livemid")
         assert (await client.get(f"/payments/{imp_uid}", headers=auth)).status_code == 404
         assert (await client.get(f"/payments/{imp_uid}?include_sandbox=true", headers=auth)).status_code == 200
 
