@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-import httpx
 import swagger_ui_bundle
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -16,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import HTMLResponse, Response
 
 from tollway import __version__, demo, logsafety
+from tollway import http as outgoing
 from tollway.api.envelope import install_error_handlers, ok
 from tollway.api.paths import NormalizePath
 from tollway.api.routes import billing, checkout, codes, payments, subscribe, users, webhooks
@@ -56,7 +56,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     key = load_master_key(settings.master_key, settings.resolved_master_key_file(), create=is_sqlite(url))
     vault = Vault(key)
     keyring = Keyring(vault, sessions, clock)
-    http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
+    http = outgoing.client(max_connections=200)
     return Services(
         settings=settings,
         clock=clock,

@@ -1,0 +1,145 @@
+"""The outgoing client: httpx's API over aiohttp, against a real server on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import httpx
+import pytest
+
+from tollway import http as outgoing
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+async def _read_request(reader: asyncio.StreamReader) -> tuple[bytes, dict[str, str], bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v for k, v in (line.split(": ", 1) for line in lines[1:] if line)}
+    body = await reader.readexactly(int(headers.get("content-length", "0")))
+    return lines[0].encode(), headers, body
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[Callable[[Handler], Awaitable[str]]]:
+    servers: list[asyncio.Server] = []
+
+    async def start(handler: Handler) -> str:
+        srv = await asyncio.start_server(handler, "127.0.0.1", 0)
+        servers.append(srv)
+        return f"http://127.0.0.1:{srv.sockets[0].getsockname()[1]}"
+
+    yield start
+    for srv in servers:
+        srv.close()
+
+
+async def test_a_request_and_its_answer_keep_their_parts(server: Callable[..., Awaitable[str]]) -> None:
+    seen: list[tuple[bytes, dict[str, str], bytes]] = []
+
+    async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(await _read_request(reader))
+        body = b'{"status":"DONE"}'
+        writer.write(
+            b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nX-Trace: t1\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        await writer.drain()
+        writer.close()
+
+    base = await server(echo)
+    async with outgoing.client() as http:
+        response = await http.post(
+            f"{base}/v1/billing/k?x=1",
+            content=b'{"amount":1000}',
+            headers={"Authorization": "Basic abc", "Idempotency-Key": "tollway-1", "Content-Type": "application/json"},
+        )
+    assert response.status_code == 201
+    assert response.json() == {"status": "DONE"}
+    assert response.headers["x-trace"] == "t1"
+    line, headers, body = seen[0]
+    assert line == b"POST /v1/billing/k?x=1 HTTP/1.1"
+    assert headers["authorization"] == "Basic abc"
+    assert headers["idempotency-key"] == "tollway-1"
+    assert headers["content-type"] == "application/json"
+    assert body == b'{"amount":1000}'
+
+
+async def test_a_gzip_answer_is_decoded_once(server: Callable[..., Awaitable[str]]) -> None:
+    async def gz(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        body = gzip.compress(b'{"ok":true}')
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        await writer.drain()
+        writer.close()
+
+    base = await server(gz)
+    async with outgoing.client() as http:
+        response = await http.get(f"{base}/")
+    assert response.json() == {"ok": True}
+
+
+async def test_connections_are_kept_and_reused(server: Callable[..., Awaitable[str]]) -> None:
+    connections = 0
+
+    async def keep(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        while True:
+            try:
+                await _read_request(reader)
+            except asyncio.IncompleteReadError:
+                break
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+            await writer.drain()
+        writer.close()
+
+    base = await server(keep)
+    async with outgoing.client() as http:
+        for _ in range(5):
+            assert (await http.get(f"{base}/")).status_code == 200
+    assert connections == 1
+
+
+async def test_no_answer_in_time_is_httpx_read_timeout(server: Callable[..., Awaitable[str]]) -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        await asyncio.sleep(5)
+        writer.close()
+
+    base = await server(silent)
+    async with outgoing.client() as http:
+        with pytest.raises(httpx.ReadTimeout):
+            await http.post(f"{base}/", content=b"{}", timeout=httpx.Timeout(0.3, connect=1.0))
+
+
+async def test_a_refused_connection_is_httpx_connect_error() -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    async with outgoing.client() as http:
+        with pytest.raises(httpx.ConnectError):
+            await http.get(f"http://127.0.0.1:{port}/")
+
+
+async def test_a_connection_closed_before_the_answer_is_an_httpx_transport_error(
+    server: Callable[..., Awaitable[str]],
+) -> None:
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.close()
+
+    base = await server(hang_up)
+    async with outgoing.client() as http:
+        with pytest.raises(httpx.TransportError) as caught:
+            await http.post(f"{base}/", content=b"{}")
+    assert not isinstance(caught.value, httpx.TimeoutException)
