@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tollway.api.throttle import AuthThrottle
 from tollway.clock import Clock
 from tollway.config import Settings
+from tollway.db.engine import Sessions
 from tollway.merchants.tokens import TokenService
 from tollway.pg.registry import ConnectorRegistry
 from tollway.sandbox.app import Sandbox
@@ -22,7 +23,7 @@ class Services:
     settings: Settings
     clock: Clock
     engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
+    sessions: Sessions
     vault: Vault
     #: the data keys (loaded by ``start()``); ``keyring.open`` reloads after a rotation elsewhere
     keyring: Keyring

@@ -313,7 +313,7 @@ async def charge(
     on_settle: OnOpen | None = None,
 ) -> Payment:
     """``POST /subscribe/payments/again`` (and every scheduled charge): one charge of the stored key."""
-    async with services.sessions() as session:
+    async with services.sessions.single() as session:
         found = (
             await session.execute(
                 select(BillingCustomer, PgChannel)

@@ -109,8 +109,10 @@ async def open_for_approval(
 ) -> Payment:
     """Step 1: the ``ready`` payment, holding its merchant_uid, committed in one INSERT (no savepoint:
     a collision rolls the whole transaction back, and only an imp_uid collision is tried again)."""
+    # Alone, the INSERT is the whole transaction (one round trip); with ``on_open`` it is not.
+    opening = services.sessions if on_open is not None else services.sessions.single
     for _ in range(5):
-        async with services.sessions() as session:
+        async with opening() as session:
             payment = new_payment(merchant_id, channel, request, services.clock.now())
             begin_approval(payment, services.clock.now())
             session.add(payment)

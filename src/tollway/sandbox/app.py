@@ -30,10 +30,10 @@ from typing import Any
 import orjson
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from fastapi import APIRouter, FastAPI, Request
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.responses import HTMLResponse, Response
 
 from tollway.clock import Clock
+from tollway.db.engine import Sessions
 from tollway.pg.toss.codes import toss_card_name
 from tollway.pg.toss.errors import CATALOGUE
 from tollway.pg.toss.wire import KST, format_time
@@ -114,7 +114,7 @@ def _public(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 class Sandbox:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock, config: SandboxConfig) -> None:
+    def __init__(self, sessions: Sessions, clock: Clock, config: SandboxConfig) -> None:
         self.store = Store(sessions)
         self.clock = clock
         self.config = config

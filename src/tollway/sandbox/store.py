@@ -14,8 +14,9 @@ from typing import Any
 import orjson
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from tollway.db.engine import Sessions
 from tollway.db.models import (
     SandboxBillingAuth,
     SandboxBillingKey,
@@ -69,7 +70,7 @@ def _load(row: SandboxPayment) -> StoredPayment:
 
 
 class Store:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: Sessions) -> None:
         self.sessions = sessions
         self._mids: dict[str, str] = {}  # secret digest → MID; a key's MID never changes
         self._client_mids: dict[str, str] = {}  # client key → MID, likewise
@@ -80,7 +81,7 @@ class Store:
         key_hash = digest(secret_key)
         mid = self._mids.get(key_hash)
         if mid is None:
-            async with self.sessions() as session:
+            async with self.sessions.single() as session:
                 mid = await mid_for_secret(session, secret_key)
             if mid is not None:
                 self._mids[key_hash] = mid
@@ -94,7 +95,7 @@ class Store:
             return None
         mid = self._client_mids.get(client_key)
         if mid is None:
-            async with self.sessions() as session:
+            async with self.sessions.single() as session:
                 mid = await session.scalar(
                     select(SandboxMerchant.mid).where(SandboxMerchant.client_key == client_key).limit(1)
                 )
@@ -106,7 +107,7 @@ class Store:
 
     async def claim(self, key_hash: str, at: datetime) -> SandboxIdempotency | None:
         """None when this request now owns the key; else the existing record (processing or done)."""
-        async with self.sessions() as session:
+        async with self.sessions.single() as session:
             try:
                 session.add(SandboxIdempotency(key_hash=key_hash, state="processing", created_at=at))
                 await session.commit()
@@ -116,7 +117,7 @@ class Store:
             return await session.get(SandboxIdempotency, key_hash)
 
     async def finish(self, key_hash: str, status_code: int, body: str) -> None:
-        async with self.sessions() as session:
+        async with self.sessions.single() as session:
             await session.execute(
                 update(SandboxIdempotency)
                 .where(SandboxIdempotency.key_hash == key_hash)
@@ -125,7 +126,7 @@ class Store:
             await session.commit()
 
     async def release(self, key_hash: str) -> None:
-        async with self.sessions() as session:
+        async with self.sessions.single() as session:
             await session.execute(delete(SandboxIdempotency).where(SandboxIdempotency.key_hash == key_hash))
             await session.commit()
 
@@ -138,12 +139,12 @@ class Store:
     # -- payments --------------------------------------------------------------------------------
 
     async def by_key(self, mid: str, payment_key: str) -> StoredPayment | None:
-        async with self.sessions() as session:
+        async with self.sessions.single() as session:
             row = await session.get(SandboxPayment, payment_key)
             return _load(row) if row is not None and row.mid == mid else None
 
     async def by_order(self, mid: str, order_id: str) -> StoredPayment | None:
-        async with self.sessions() as session:
+        async with self.sessions.single() as session:
             row = await session.scalar(
                 select(SandboxPayment).where(SandboxPayment.mid == mid, SandboxPayment.order_id == order_id)
             )
@@ -232,12 +233,12 @@ class Store:
             await session.commit()
 
     async def billing_key(self, mid: str, billing_key: str) -> SandboxBillingKey | None:
-        async with self.sessions() as session:
+        async with self.sessions.single() as session:
             row = await session.get(SandboxBillingKey, digest(billing_key))
             return row if row is not None and row.mid == mid and row.deleted_at is None else None
 
     async def delete_billing_key(self, mid: str, billing_key: str, at: datetime) -> bool:
-        async with self.sessions() as session:
+        async with self.sessions.single() as session:
             result = await session.execute(
                 update(SandboxBillingKey)
                 .where(
