@@ -1,0 +1,64 @@
+"""Sessions: ordinary ones are transactions; ``single()`` ones run each statement on its own on
+PostgreSQL (no BEGIN, nothing to commit) and are ordinary sessions on SQLite."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+
+from tollway.db.models import SandboxIdempotency
+from tollway.services import Services
+
+
+def _row(key: str) -> SandboxIdempotency:
+    return SandboxIdempotency(key_hash=key, state="processing", created_at=datetime.now(UTC))
+
+
+async def _visible_elsewhere(services: Services, key: str) -> bool:
+    async with services.engine.connect() as other:
+        found = await other.scalar(
+            select(func.count()).select_from(SandboxIdempotency).where(SandboxIdempotency.key_hash == key)
+        )
+        return bool(found)
+
+
+async def test_a_single_session_writes_at_once_on_postgresql_and_in_a_transaction_on_sqlite(
+    services: Services, database_url: str
+) -> None:
+    async with services.sessions.single() as session:
+        session.add(_row("single"))
+        await session.flush()
+        if database_url.startswith("sqlite"):
+            # SQLite keeps BEGIN IMMEDIATE: the flushed row is this session's until it commits.
+            await session.commit()
+        else:
+            # Seen by another connection before any commit: the INSERT was its own transaction.
+            assert await _visible_elsewhere(services, "single")
+    assert await _visible_elsewhere(services, "single")
+
+
+async def test_an_ordinary_session_is_one_transaction(services: Services, database_url: str) -> None:
+    if database_url.startswith("sqlite"):
+        return  # its one writer would wait for this session's lock
+    async with services.sessions() as session:
+        session.add(_row("txn"))
+        await session.flush()
+        assert not await _visible_elsewhere(services, "txn")
+        await session.rollback()
+    assert not await _visible_elsewhere(services, "txn")
+
+
+async def test_a_failed_statement_in_a_single_session_leaves_it_usable(services: Services) -> None:
+    async with services.sessions.single() as session:
+        session.add(_row("dup"))
+        await session.commit()
+    async with services.sessions.single() as session:
+        session.add(_row("dup"))
+        try:
+            await session.commit()
+        except Exception:
+            await session.rollback()
+        else:  # pragma: no cover - the key is taken
+            raise AssertionError("a duplicate key was accepted")
+        assert await session.get(SandboxIdempotency, "dup") is not None
