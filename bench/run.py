@@ -36,6 +36,14 @@ class Result:
     rps: float
     p50_ms: float
     p99_ms: float
+    #: CPU time of the server process per request (user + system, from /proc), in ms
+    cpu_ms: float
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _port() -> int:
@@ -49,22 +57,26 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def wrk(name: str, url: str, *, seconds: int, connections: int, script: str | None = None) -> Result:
-    """Warms the endpoint up for 2 s (pools, caches, first-request costs; discarded), then measures."""
+def wrk(name: str, url: str, pid: int, *, seconds: int, connections: int, script: str | None = None) -> Result:
+    """Warms the endpoint up for 2 s (pools, caches, first-request costs; discarded), then measures,
+    reading the CPU time the serving process ``pid`` spent meanwhile."""
     cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     if script:
         cmd[1:1] = ["-s", script]
     warmup = [*cmd]
     warmup[warmup.index(f"-d{seconds}s")] = "-d2s"
     subprocess.run(warmup, capture_output=True, text=True, check=True)
+    cpu_before = _cpu_seconds(pid)
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    cpu = _cpu_seconds(pid) - cpu_before
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if non2xx:
         raise SystemExit(f"{name}: {non2xx.group(1)} error answers; the benchmark is invalid:\n{out}")
-    return Result(name, rps, p50, p99)
+    return Result(name, rps, p50, p99, cpu * 1000 / max(requests, 1))
 
 
 def lua(body: str) -> str:
@@ -227,6 +239,7 @@ def main() -> None:
     }
 
     procs = [serve("bench.floor:app", floor_port, env), serve("bench.gateway:app", gw_port, env)]
+    floor_pid, gw_pid = procs[0].pid, procs[1].pid
     try:
         gw = f"http://127.0.0.1:{gw_port}"
         token = httpx.post(f"{gw}/users/getToken", json={"imp_key": imp_key, "imp_secret": imp_secret}).json()
@@ -247,12 +260,13 @@ def main() -> None:
         kw = {"seconds": args.seconds, "connections": args.connections}
         floor = f"http://127.0.0.1:{floor_port}"
         results = {
-            "json": wrk("floor: bare JSON", f"{floor}/json", **kw),
-            "select": wrk("floor: one SELECT by key", f"{floor}/select/bench-floor", **kw),
-            "insert": wrk("floor: one INSERT", f"{floor}/insert", **kw, script=lua('wrk.method = "POST"\n')),
+            "json": wrk("floor: bare JSON", f"{floor}/json", floor_pid, **kw),
+            "select": wrk("floor: one SELECT by key", f"{floor}/select/bench-floor", floor_pid, **kw),
+            "insert": wrk("floor: one INSERT", f"{floor}/insert", floor_pid, **kw, script=lua('wrk.method = "POST"\n')),
             "token": wrk(
                 "gateway: POST /users/getToken (reuse)",
                 f"{gw}/users/getToken",
+                gw_pid,
                 **kw,
                 script=lua(
                     f'wrk.method = "POST"\nwrk.body = {json.dumps(token_body)}\n'
@@ -262,18 +276,21 @@ def main() -> None:
             "payment": wrk(
                 "gateway: GET /payments/{imp_uid}",
                 f"{gw}/payments/{imp_uid}",
+                gw_pid,
                 **kw,
                 script=lua(f'wrk.headers["Authorization"] = "{access}"\n'),
             ),
             "onetime": wrk(
                 "gateway: POST /subscribe/payments/onetime (in-process sandbox PG)",
                 f"{gw}/subscribe/payments/onetime",
+                gw_pid,
                 **kw,
                 script=lua(payment_lua(access, ONETIME_BODY)),
             ),
             "again": wrk(
                 "gateway: POST /subscribe/payments/again (in-process sandbox PG)",
                 f"{gw}/subscribe/payments/again",
+                gw_pid,
                 **kw,
                 script=lua(payment_lua(access, AGAIN_BODY)),
             ),
@@ -284,22 +301,22 @@ def main() -> None:
             proc.wait()
 
     print(f"\nwrk -t2 -c{args.connections} -d{args.seconds}s, one uvicorn process each, PostgreSQL on loopback\n")
-    print("| endpoint | req/s | p50 ms | p99 ms |")
-    print("|---|---:|---:|---:|")
+    print("| endpoint | req/s | p50 ms | p99 ms | server CPU per request |")
+    print("|---|---:|---:|---:|---:|")
     for r in results.values():
-        print(f"| {r.name} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} |")
+        print(f"| {r.name} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.cpu_ms:.2f} ms |")
     opened, paid, charges = asyncio.run(count_onetime(url))
     print(f"\nonetime and again runs: {opened} payments opened, {paid} paid, {charges} charges at the sandbox")
     if not opened == paid == charges:
         raise SystemExit("the payment runs left unpaid payments or extra charges; the benchmark is invalid")
     sel, js, ins = results["select"], results["json"], results["insert"]
-    print("\n| gateway endpoint | vs floor | throughput ratio | p50 ratio | p99 ratio |")
-    print("|---|---|---:|---:|---:|")
+    print("\n| gateway endpoint | vs floor | throughput ratio | p50 ratio | p99 ratio | CPU per request ratio |")
+    print("|---|---|---:|---:|---:|---:|")
     for key, floor_r in (("payment", sel), ("token", sel), ("payment", js), ("onetime", ins), ("again", ins)):
         r = results[key]
         print(
             f"| {r.name} | {floor_r.name} | {r.rps / floor_r.rps:.0%} | {r.p50_ms / floor_r.p50_ms:.2f}x "
-            f"| {r.p99_ms / floor_r.p99_ms:.2f}x |"
+            f"| {r.p99_ms / floor_r.p99_ms:.2f}x | {r.cpu_ms / floor_r.cpu_ms:.1f}x |"
         )
 
 

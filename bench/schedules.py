@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 import asyncpg
 import httpx
 
-from bench.run import ADMIN, MASTER_KEY, ROOT, _port, prepare_database
+from bench.run import ADMIN, MASTER_KEY, ROOT, _cpu_seconds, _port, prepare_database
 
 DB_NAME = "tollway_bench_schedules"
 SECRET = "test_sk_bench_schedules"  # noqa: S105 - a sandbox test key
@@ -149,6 +149,7 @@ def main() -> None:
         asyncio.run(seed(url, sandbox_url, args.customers, args.schedules))
         started = time.monotonic()
         procs = [subprocess.Popen([*tollway, "worker"], env=env, cwd=ROOT) for _ in range(args.workers)]
+        sandbox_cpu, worker_cpu = -_cpu_seconds(sandbox.pid), 0.0  # workers' CPU includes their start-up
         killed = False
         last = -1
         while True:
@@ -157,6 +158,7 @@ def main() -> None:
                 print(f"  {done}/{args.schedules} executed ({time.monotonic() - started:.1f} s)", flush=True)
                 last = done
             if args.kill and not killed and done >= args.schedules // 3:
+                worker_cpu += _cpu_seconds(procs[0].pid)
                 procs[0].send_signal(signal.SIGKILL)
                 procs[0].wait()
                 procs[0] = subprocess.Popen([*tollway, "worker"], env=env, cwd=ROOT)
@@ -168,6 +170,8 @@ def main() -> None:
                 raise SystemExit("did not finish in 30 minutes")
             time.sleep(0.5)
         elapsed = time.monotonic() - started
+        sandbox_cpu += _cpu_seconds(sandbox.pid)
+        worker_cpu += sum(_cpu_seconds(proc.pid) for proc in procs)
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
@@ -179,11 +183,15 @@ def main() -> None:
     print(f"\nexecuted {executed}, paid {paid}, sandbox DONE charges {charges} (distinct orders {distinct})")
     if not executed == paid == charges == distinct == args.schedules:
         raise SystemExit("exactly-once violated or schedules left unfinished: the run is invalid")
-    print("\n| workers | schedules | sandbox latency | concurrency per worker | kill | seconds | schedules/s |")
-    print("|---:|---:|---:|---:|---|---:|---:|")
+    print(
+        "\n| workers | schedules | sandbox latency | concurrency per worker | kill | seconds | schedules/s "
+        "| worker CPU per charge | sandbox CPU per charge |"
+    )
+    print("|---:|---:|---:|---:|---|---:|---:|---:|---:|")
     print(
         f"| {args.workers} | {args.schedules} | {args.latency * 1000:.0f} ms | {args.concurrency} | "
-        f"{'yes' if args.kill else 'no'} | {elapsed:.1f} | {args.schedules / elapsed:,.0f} |"
+        f"{'yes' if args.kill else 'no'} | {elapsed:.1f} | {args.schedules / elapsed:,.0f} "
+        f"| {worker_cpu * 1000 / args.schedules:.2f} ms | {sandbox_cpu * 1000 / args.schedules:.2f} ms |"
     )
 
 
