@@ -222,6 +222,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--separate-sandbox",
+        action="store_true",
+        help="run the sandbox PG as its own process (as Toss is), so the gateway's CPU is its own",
+    )
     args = parser.parse_args()
 
     url = ADMIN.rsplit("/", 1)[0] + "/" + DB_NAME
@@ -238,8 +243,15 @@ def main() -> None:
         "TOLLWAY_RECONCILE_INTERVAL_SECONDS": "0",
     }
 
-    procs = [serve("bench.floor:app", floor_port, env), serve("bench.gateway:app", gw_port, env)]
-    floor_pid, gw_pid = procs[0].pid, procs[1].pid
+    procs = [serve("bench.floor:app", floor_port, env)]
+    where = "in-process sandbox PG"
+    if args.separate_sandbox:
+        sandbox_port = _port()
+        env["TOLLWAY_SANDBOX_URL"] = f"http://127.0.0.1:{sandbox_port}/sandbox/toss"
+        procs.append(serve("bench.sandbox:app", sandbox_port, env))
+        where = "sandbox PG in its own process"
+    procs.append(serve("bench.gateway:app", gw_port, env))
+    floor_pid, gw_pid = procs[0].pid, procs[-1].pid
     try:
         gw = f"http://127.0.0.1:{gw_port}"
         token = httpx.post(f"{gw}/users/getToken", json={"imp_key": imp_key, "imp_secret": imp_secret}).json()
@@ -281,14 +293,14 @@ def main() -> None:
                 script=lua(f'wrk.headers["Authorization"] = "{access}"\n'),
             ),
             "onetime": wrk(
-                "gateway: POST /subscribe/payments/onetime (in-process sandbox PG)",
+                f"gateway: POST /subscribe/payments/onetime ({where})",
                 f"{gw}/subscribe/payments/onetime",
                 gw_pid,
                 **kw,
                 script=lua(payment_lua(access, ONETIME_BODY)),
             ),
             "again": wrk(
-                "gateway: POST /subscribe/payments/again (in-process sandbox PG)",
+                f"gateway: POST /subscribe/payments/again ({where})",
                 f"{gw}/subscribe/payments/again",
                 gw_pid,
                 **kw,

@@ -25,8 +25,9 @@ class Settings(BaseSettings):
     master_key_file: Path | None = None
     #: The public URL merchants and browsers use to reach this gateway (printed at start).
     public_url: str = ""
-    #: Database connections a process keeps, and as many again under load. Keep twice the sum over
-    #: every process below PostgreSQL's ``max_connections`` (100 by default).
+    #: A process opens up to twice this many database connections, as load needs them, and keeps
+    #: them. Keep twice the sum over every process below PostgreSQL's ``max_connections`` (100 by
+    #: default).
     db_pool_size: int = 20
     #: Largest request body accepted, in bytes.
     max_body_bytes: int = 1_048_576

@@ -37,9 +37,12 @@ def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
-    # As many again under load: measured, requests waiting for a connection (32 clients, at most 20
-    # connections) gave lookups a 400 ms p99 tail (docs/benchmarks.md).
-    return create_async_engine(full, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False)
+    # Up to twice pool_size connections, every one kept once opened. Measured (docs/benchmarks.md):
+    # requests waiting for a connection (32 clients, at most 20 connections) gave lookups a 400 ms
+    # p99 tail; and "overflow" connections, closed whenever they are handed back to a pool that has
+    # pool_size idle, were opened again at once under load: 45 connects a second, each re-preparing
+    # every statement, a third of the again path's CPU.
+    return create_async_engine(full, pool_size=2 * pool_size, max_overflow=0, pool_pre_ping=False)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
