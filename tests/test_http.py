@@ -143,3 +143,17 @@ async def test_a_connection_closed_before_the_answer_is_an_httpx_transport_error
         with pytest.raises(httpx.TransportError) as caught:
             await http.post(f"{base}/", content=b"{}")
     assert not isinstance(caught.value, httpx.TimeoutException)
+
+
+async def test_an_error_never_quotes_a_billing_key_from_the_url(server: Callable[..., Awaitable[str]]) -> None:
+    async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(b"NOT HTTP AT ALL\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    base = await server(garbage)
+    async with outgoing.client() as http:
+        with pytest.raises(httpx.TransportError) as caught:
+            await http.post(f"{base}/v1/billing/bk_secret_Zx81", content=b"{}")
+    assert "bk_secret_Zx81" not in str(caught.value)

@@ -16,6 +16,8 @@ import aiohttp
 import certifi
 import httpx
 
+from tollway.logsafety import redact
+
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """An ``httpx`` transport sending through one ``aiohttp.ClientSession`` (created on first use,
@@ -59,16 +61,18 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             ) as response:
                 content = await response.read()
                 status, raw_headers = response.status, list(response.raw_headers)
+        # Messages go through redact(): an aiohttp error may quote the URL, and a billing key
+        # travels in Toss's URL path.
         except aiohttp.ConnectionTimeoutError as exc:
-            raise httpx.ConnectTimeout(f"no connection in time: {exc}", request=request) from exc
+            raise httpx.ConnectTimeout(redact(f"no connection in time: {exc}"), request=request) from exc
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            raise httpx.ReadTimeout(f"no answer in time: {exc}", request=request) from exc
+            raise httpx.ReadTimeout(redact(f"no answer in time: {exc}"), request=request) from exc
         except aiohttp.ClientConnectorError as exc:
-            raise httpx.ConnectError(f"could not connect: {exc}", request=request) from exc
+            raise httpx.ConnectError(redact(f"could not connect: {exc}"), request=request) from exc
         except aiohttp.ServerDisconnectedError as exc:
-            raise httpx.RemoteProtocolError(f"the server closed the connection: {exc}", request=request) from exc
+            raise httpx.RemoteProtocolError(redact(f"connection closed: {exc}"), request=request) from exc
         except aiohttp.ClientError as exc:
-            raise httpx.ReadError(f"{type(exc).__name__}: {exc}", request=request) from exc
+            raise httpx.ReadError(redact(f"{type(exc).__name__}: {exc}"), request=request) from exc
         return httpx.Response(status, headers=raw_headers, content=content, request=request)
 
     async def aclose(self) -> None:

@@ -1,8 +1,9 @@
 """Keeping secrets out of other libraries' log lines.
 
-Toss puts the billing key in the URL path (``/v1/billing/{billingKey}``), and both httpx (the
-connector's "HTTP Request: …" line) and uvicorn (the sandbox's access log) log URLs. A filter on
-those loggers masks the key before any handler sees the record.
+Toss puts the billing key in the URL path (``/v1/billing/{billingKey}``), and httpx (the
+connector's "HTTP Request: …" line), aiohttp (under httpx, see ``tollway.http``) and uvicorn (the
+sandbox's access log) may log URLs. A filter on those loggers masks the key before any handler
+sees the record.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import logging
 import re
 
 _BILLING_PATH = re.compile(r"(/v1/billing/)(?!authorizations\b)([^/\s?\"']+)")
-LOGGERS = ("httpx", "uvicorn.access", "uvicorn.error")
+LOGGERS = ("httpx", "aiohttp.client", "aiohttp.internal", "uvicorn.access", "uvicorn.error")
 
 
 def redact(text: str) -> str:
