@@ -243,7 +243,23 @@ def main() -> None:
         "TOLLWAY_RECONCILE_INTERVAL_SECONDS": "0",
     }
 
-    procs = [serve("bench.floor:app", floor_port, env)]
+    kw = {"seconds": args.seconds, "connections": args.connections}
+    results: dict[str, Result] = {}
+    # The floor stops before the gateway starts: each process keeps the connections it opened, and
+    # three of them at 40 would pass PostgreSQL's default max_connections (100).
+    floor_proc = serve("bench.floor:app", floor_port, env)
+    try:
+        floor = f"http://127.0.0.1:{floor_port}"
+        pid = floor_proc.pid
+        results["json"] = wrk("floor: bare JSON", f"{floor}/json", pid, **kw)
+        results["select"] = wrk("floor: one SELECT by key", f"{floor}/select/bench-floor", pid, **kw)
+        post = lua('wrk.method = "POST"\n')
+        results["insert"] = wrk("floor: one INSERT", f"{floor}/insert", pid, **kw, script=post)
+    finally:
+        floor_proc.terminate()
+        floor_proc.wait()
+
+    procs = []
     where = "in-process sandbox PG"
     if args.separate_sandbox:
         sandbox_port = _port()
@@ -251,7 +267,7 @@ def main() -> None:
         procs.append(serve("bench.sandbox:app", sandbox_port, env))
         where = "sandbox PG in its own process"
     procs.append(serve("bench.gateway:app", gw_port, env))
-    floor_pid, gw_pid = procs[0].pid, procs[-1].pid
+    gw_pid = procs[-1].pid
     try:
         gw = f"http://127.0.0.1:{gw_port}"
         token = httpx.post(f"{gw}/users/getToken", json={"imp_key": imp_key, "imp_secret": imp_secret}).json()
@@ -269,44 +285,37 @@ def main() -> None:
         ).json()
         assert registered["code"] == 0, registered
         token_body = json.dumps({"imp_key": imp_key, "imp_secret": imp_secret})
-        kw = {"seconds": args.seconds, "connections": args.connections}
-        floor = f"http://127.0.0.1:{floor_port}"
-        results = {
-            "json": wrk("floor: bare JSON", f"{floor}/json", floor_pid, **kw),
-            "select": wrk("floor: one SELECT by key", f"{floor}/select/bench-floor", floor_pid, **kw),
-            "insert": wrk("floor: one INSERT", f"{floor}/insert", floor_pid, **kw, script=lua('wrk.method = "POST"\n')),
-            "token": wrk(
-                "gateway: POST /users/getToken (reuse)",
-                f"{gw}/users/getToken",
-                gw_pid,
-                **kw,
-                script=lua(
-                    f'wrk.method = "POST"\nwrk.body = {json.dumps(token_body)}\n'
-                    'wrk.headers["Content-Type"] = "application/json"\n'
-                ),
+        results["token"] = wrk(
+            "gateway: POST /users/getToken (reuse)",
+            f"{gw}/users/getToken",
+            gw_pid,
+            **kw,
+            script=lua(
+                f'wrk.method = "POST"\nwrk.body = {json.dumps(token_body)}\n'
+                'wrk.headers["Content-Type"] = "application/json"\n'
             ),
-            "payment": wrk(
-                "gateway: GET /payments/{imp_uid}",
-                f"{gw}/payments/{imp_uid}",
-                gw_pid,
-                **kw,
-                script=lua(f'wrk.headers["Authorization"] = "{access}"\n'),
-            ),
-            "onetime": wrk(
-                f"gateway: POST /subscribe/payments/onetime ({where})",
-                f"{gw}/subscribe/payments/onetime",
-                gw_pid,
-                **kw,
-                script=lua(payment_lua(access, ONETIME_BODY)),
-            ),
-            "again": wrk(
-                f"gateway: POST /subscribe/payments/again ({where})",
-                f"{gw}/subscribe/payments/again",
-                gw_pid,
-                **kw,
-                script=lua(payment_lua(access, AGAIN_BODY)),
-            ),
-        }
+        )
+        results["payment"] = wrk(
+            "gateway: GET /payments/{imp_uid}",
+            f"{gw}/payments/{imp_uid}",
+            gw_pid,
+            **kw,
+            script=lua(f'wrk.headers["Authorization"] = "{access}"\n'),
+        )
+        results["onetime"] = wrk(
+            f"gateway: POST /subscribe/payments/onetime ({where})",
+            f"{gw}/subscribe/payments/onetime",
+            gw_pid,
+            **kw,
+            script=lua(payment_lua(access, ONETIME_BODY)),
+        )
+        results["again"] = wrk(
+            f"gateway: POST /subscribe/payments/again ({where})",
+            f"{gw}/subscribe/payments/again",
+            gw_pid,
+            **kw,
+            script=lua(payment_lua(access, AGAIN_BODY)),
+        )
     finally:
         for proc in procs:
             proc.terminate()
