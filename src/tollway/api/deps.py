@@ -45,6 +45,15 @@ async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """For routes that only read. On PostgreSQL each statement runs on its own (``single()``):
+    under READ COMMITTED every statement of a transaction takes a fresh snapshot anyway, so the
+    BEGIN and ROLLBACK around a lookup bought nothing but two round trips."""
+    async with services_of(request).sessions.single() as session:
+        yield session
+
+
 ServicesDep = Annotated[Services, Depends(services_of)]
 SessionDep = Annotated[AsyncSession, Depends(db_session)]
+ReadSessionDep = Annotated[AsyncSession, Depends(read_session)]
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

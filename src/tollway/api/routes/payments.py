@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from tollway.api.body import body_docs, read_body
-from tollway.api.deps import PrincipalDep, ServicesDep, SessionDep
+from tollway.api.deps import PrincipalDep, ReadSessionDep, ServicesDep, SessionDep
 from tollway.api.envelope import Envelope, ok
 from tollway.api.query import query_list
 from tollway.api.schemas import BalanceV1, CancelBody, PrepareBody
@@ -38,7 +38,7 @@ _ONE: dict[int | str, dict[str, Any]] = {200: {"model": Envelope[PaymentV1]}, 40
 async def by_status(
     payment_status: str,
     principal: PrincipalDep,
-    session: SessionDep,
+    session: ReadSessionDep,
     services: ServicesDep,
     page: PageQ = None,
     limit: LimitQ = None,
@@ -61,7 +61,7 @@ async def by_status(
 
 
 async def _find(
-    principal: PrincipalDep, session: SessionDep, merchant_uid: str, status: str | None, sorting: str | None
+    principal: PrincipalDep, session: ReadSessionDep, merchant_uid: str, status: str | None, sorting: str | None
 ) -> Response:
     return ok(
         await queries.find_one(
@@ -75,7 +75,9 @@ async def _find(
 
 
 @router.get("/payments/find/{merchant_uid}", summary="merchant_uid로 결제내역 조회", responses=_ONE)
-async def find(merchant_uid: str, principal: PrincipalDep, session: SessionDep, sorting: Sorting = None) -> Response:
+async def find(
+    merchant_uid: str, principal: PrincipalDep, session: ReadSessionDep, sorting: Sorting = None
+) -> Response:
     return await _find(principal, session, merchant_uid, None, sorting)
 
 
@@ -88,7 +90,7 @@ async def find_with_status(
     merchant_uid: str,
     payment_status: str,
     principal: PrincipalDep,
-    session: SessionDep,
+    session: ReadSessionDep,
     sorting: Sorting = None,
 ) -> Response:
     return await _find(principal, session, merchant_uid, payment_status, sorting)
@@ -96,7 +98,7 @@ async def find_with_status(
 
 async def _find_all(
     principal: PrincipalDep,
-    session: SessionDep,
+    session: ReadSessionDep,
     merchant_uid: str,
     status: str | None,
     page: int | None,
@@ -118,7 +120,7 @@ async def _find_all(
 async def find_all(
     merchant_uid: str,
     principal: PrincipalDep,
-    session: SessionDep,
+    session: ReadSessionDep,
     page: PageQ = None,
     limit: LimitQ = None,
     sorting: Sorting = None,
@@ -135,7 +137,7 @@ async def find_all_with_status(
     merchant_uid: str,
     payment_status: str,
     principal: PrincipalDep,
-    session: SessionDep,
+    session: ReadSessionDep,
     page: PageQ = None,
     limit: LimitQ = None,
     sorting: Sorting = None,
@@ -182,7 +184,7 @@ async def change_prepare(
     summary="사전등록된 결제금액 조회",
     responses={200: {"model": Envelope[PrepareV1]}, 404: {"model": Envelope[None]}},
 )
-async def get_prepare(merchant_uid: str, principal: PrincipalDep, session: SessionDep) -> Response:
+async def get_prepare(merchant_uid: str, principal: PrincipalDep, session: ReadSessionDep) -> Response:
     return ok(prepare_to_v1(await prepared.get_prepared(session, principal.merchant_id, merchant_uid)))
 
 
@@ -197,7 +199,7 @@ async def get_prepare(merchant_uid: str, principal: PrincipalDep, session: Sessi
         404: {"model": Envelope[None]},
     },
 )
-async def many(request: Request, principal: PrincipalDep, session: SessionDep) -> Response:
+async def many(request: Request, principal: PrincipalDep, session: ReadSessionDep) -> Response:
     params = request.query_params
     result = await queries.lookup_many(
         session, principal.merchant_id, query_list(params, "imp_uid"), query_list(params, "merchant_uid")
@@ -211,7 +213,7 @@ async def many(request: Request, principal: PrincipalDep, session: SessionDep) -
 async def one(
     imp_uid: str,
     principal: PrincipalDep,
-    session: SessionDep,
+    session: ReadSessionDep,
     include_sandbox: Annotated[bool, Query(description="include test-channel payments")] = False,
 ) -> Response:
     return ok(await queries.lookup_one(session, principal.merchant_id, imp_uid, include_sandbox=include_sandbox))
@@ -222,7 +224,7 @@ async def one(
     summary="결제수단별 금액 상세 조회",
     responses={200: {"model": Envelope[BalanceV1]}, 404: {"model": Envelope[None]}},
 )
-async def balance(imp_uid: str, principal: PrincipalDep, session: SessionDep) -> Response:
+async def balance(imp_uid: str, principal: PrincipalDep, session: ReadSessionDep) -> Response:
     payment = await queries.get_payment(session, principal.merchant_id, imp_uid)
     cancels = (await queries.load_cancels(session, [payment])).get(payment.id, [])
     return ok(queries.balance_to_v1(payment, cancels))

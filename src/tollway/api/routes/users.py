@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from tollway.api.body import body_docs, read_body
-from tollway.api.deps import PrincipalDep, ServicesDep, SessionDep
+from tollway.api.deps import PrincipalDep, ReadSessionDep, ServicesDep
 from tollway.api.envelope import Envelope, ok
 from tollway.api.schemas import GetTokenBody, PgSettingV1, TokenV1
 from tollway.clock import to_unix
@@ -41,7 +41,7 @@ async def get_token(request: Request, services: ServicesDep) -> Response:
     "channels, `api_payment` (key-in, billing keys, again, schedules).",
     responses={200: {"model": Envelope[list[PgSettingV1]]}},
 )
-async def pg_settings(principal: PrincipalDep, session: SessionDep) -> Response:
+async def pg_settings(principal: PrincipalDep, session: ReadSessionDep) -> Response:
     entries: list[PgSettingV1] = []
     for channel in await list_channels(session, principal.merchant_id):
         kinds = ["payment", "api_payment"] if channel.api_version == "1.4" else ["payment"]
