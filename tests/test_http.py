@@ -22,6 +22,13 @@ async def _read_request(reader: asyncio.StreamReader) -> tuple[bytes, dict[str, 
     return lines[0].encode(), headers, body
 
 
+async def _answer(writer: asyncio.StreamWriter, head: bytes, body: bytes) -> None:
+    """Writes a status line and headers (each ending CRLF), Content-Length and ``body``, then hangs up."""
+    writer.write(head + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+    await writer.drain()
+    writer.close()
+
+
 @pytest.fixture
 async def server() -> AsyncIterator[Callable[[Handler], Awaitable[str]]]:
     servers: list[asyncio.Server] = []
@@ -41,14 +48,8 @@ async def test_a_request_and_its_answer_keep_their_parts(server: Callable[..., A
 
     async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         seen.append(await _read_request(reader))
-        body = b'{"status":"DONE"}'
-        writer.write(
-            b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nX-Trace: t1\r\n"
-            + f"Content-Length: {len(body)}\r\n\r\n".encode()
-            + body
-        )
-        await writer.drain()
-        writer.close()
+        head = b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nX-Trace: t1\r\n"
+        await _answer(writer, head, b'{"status":"DONE"}')
 
     base = await server(echo)
     async with outgoing.client() as http:
@@ -71,14 +72,8 @@ async def test_a_request_and_its_answer_keep_their_parts(server: Callable[..., A
 async def test_a_gzip_answer_is_decoded_once(server: Callable[..., Awaitable[str]]) -> None:
     async def gz(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await _read_request(reader)
-        body = gzip.compress(b'{"ok":true}')
-        writer.write(
-            b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Type: application/json\r\n"
-            + f"Content-Length: {len(body)}\r\n\r\n".encode()
-            + body
-        )
-        await writer.drain()
-        writer.close()
+        head = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Type: application/json\r\n"
+        await _answer(writer, head, gzip.compress(b'{"ok":true}'))
 
     base = await server(gz)
     async with outgoing.client() as http:
