@@ -364,9 +364,7 @@ async def _payment_result(services: Services, window: Window, error: tuple[str, 
         base = {"imp_uid": None, "merchant_uid": row.merchant_uid, "customer_uid": row.customer_uid}
         code, message = error or EXPIRED
         if code == PENDING[0]:
-            message = (
-                f"카드 등록 결과를 확인하는 중입니다. (look it up with GET /subscribe/customers/{row.customer_uid})"
-            )
+            message = BILLING_PENDING.format(customer_uid=row.customer_uid)
         return _error(base, code, message)
     async with services.sessions() as session:
         p = await session.get(Payment, payment_id)
