@@ -152,3 +152,44 @@ async def test_an_error_never_quotes_a_billing_key_from_the_url(server: Callable
         with pytest.raises(httpx.TransportError) as caught:
             await http.post(f"{base}/v1/billing/bk_secret_Zx81", content=b"{}")
     assert "bk_secret_Zx81" not in str(caught.value)
+
+
+async def test_a_proxy_from_the_environment_carries_the_request(
+    server: Callable[..., Awaitable[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[bytes] = []
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        line, _, _ = await _read_request(reader)
+        seen.append(line)
+        await _answer(writer, b"HTTP/1.1 200 OK\r\n", b"via proxy")
+
+    monkeypatch.setenv("HTTP_PROXY", await server(proxy))
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    async with outgoing.client() as http:
+        response = await http.get("http://pg.example.invalid/v1/payments/k")
+    assert response.text == "via proxy"
+    assert seen == [b"GET http://pg.example.invalid/v1/payments/k HTTP/1.1"]
+
+
+async def test_no_proxy_sends_its_hosts_directly(
+    server: Callable[..., Awaitable[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reached: list[str] = []
+
+    def answering(name: str) -> Handler:
+        async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await _read_request(reader)
+            reached.append(name)
+            await _answer(writer, b"HTTP/1.1 200 OK\r\n", name.encode())
+
+        return handler
+
+    monkeypatch.setenv("HTTP_PROXY", await server(answering("proxy")))
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    direct = await server(answering("direct"))
+    async with outgoing.client() as http:
+        response = await http.get(f"{direct}/")
+    assert response.text == "direct"
+    assert reached == ["direct"]
