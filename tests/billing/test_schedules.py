@@ -328,6 +328,38 @@ async def test_a_graceful_stop_leaves_no_claim(
     assert statuses.count("scheduled") == 10 - stats.claimed  # and it claimed nothing after the stop
 
 
+async def test_a_busy_worker_claims_a_batch_of_slots_at_a_time(
+    live: str, merchant: MerchantFixture, services: Services, clock: ManualClock
+) -> None:
+    """With more due than it has slots, the worker claims again once a quarter of its slots are
+    free, not after each finished charge (a claim is a transaction of its own)."""
+    now = to_unix(clock.now())
+    async with v1_client(live, merchant) as api:
+        await register(api)
+        assert (await schedule(api, "cu-1", *[entry(f"s-{i}", now + HOUR, 1000 + i) for i in range(40)]))["code"] == 0
+    clock.advance(hours=2)
+    worker = Worker(services, concurrency=8, poll_seconds=30)
+    asked: list[int] = []
+    claim = worker.claim
+
+    async def counted(limit: int) -> list[int]:
+        asked.append(limit)
+        return await claim(limit)
+
+    worker.claim = counted  # type: ignore[method-assign]
+    task = asyncio.create_task(worker.run())
+    for _ in range(600):
+        if worker.stats.paid + worker.stats.failed >= 40:
+            break
+        await asyncio.sleep(0.05)
+    worker.stop()
+    stats = await asyncio.wait_for(task, 10)  # the stop ends the 30 s poll wait at once
+    assert (stats.claimed, stats.paid) == (40, 40)
+    assert worker.refill == 2
+    assert asked[0] == 8 and all(limit >= 2 for limit in asked), asked
+    assert len(asked) <= 1 + 32 // 2 + 1, asked  # the first 8, then batches of 2 or more, then the empty one
+
+
 async def test_a_claim_takes_no_more_than_its_limit_among_ties(services: Services, merchant: MerchantFixture) -> None:
     """Many schedules due at the same instant (a monthly billing run): each claim takes exactly its
     limit. PostgreSQL once re-ran the claim's subquery per row and picked other ties each time."""

@@ -10,7 +10,10 @@ It keeps up to ``concurrency`` charges in flight, and as slots free up it
    payment is settled is finished from it;
 2. **claims** as many due schedules as there are free slots: one UPDATE over a materialized
    ``FOR UPDATE SKIP LOCKED`` CTE on PostgreSQL (workers never wait on each other's rows), the
-   same conditional UPDATE on SQLite (where ``BEGIN IMMEDIATE`` already serialises writers);
+   same conditional UPDATE on SQLite (where ``BEGIN IMMEDIATE`` already serialises writers).
+   While schedules keep coming due, it claims again once a quarter of its slots are free, not
+   after every finished charge: measured with four workers, claims of about two rows each
+   had become one claim transaction per two charges;
 3. **charges** each through the again-flow (a PG answers in hundreds of ms, so many are in
    flight at once) and records its outcome on its schedule.
 
@@ -64,6 +67,8 @@ class Worker:
         self.lease = lease
         self.poll_seconds = poll_seconds
         self.stats = WorkerStats()
+        #: while more are due, a claim waits for this many free slots (one claim per batch of charges)
+        self.refill = max(1, concurrency // 4)
         self._stopping = asyncio.Event()
         self._claimed: dict[int, PaymentSchedule] = {}  # rows of the last claim, handed to execute
 
@@ -71,20 +76,21 @@ class Worker:
         self._stopping.set()
 
     async def run(self) -> WorkerStats:
-        """Charges until ``stop()``, keeping up to ``concurrency`` charges in flight: a slot freed
-        by one charge is refilled by the next claim, without waiting for the slowest of a batch.
-        Returns what it did; on ``stop()`` it claims nothing more and finishes what it claimed."""
+        """Charges until ``stop()``, keeping up to ``concurrency`` charges in flight: slots freed by
+        finished charges are refilled by the next claim, without waiting for the slowest of a
+        batch. Returns what it did; on ``stop()`` it claims nothing more and finishes what it
+        claimed."""
         log.info("worker started", worker=self.name, concurrency=self.concurrency)
         in_flight: set[asyncio.Task[None]] = set()
         loop = asyncio.get_running_loop()
         next_recovery = 0.0
         while not self._stopping.is_set():
+            free = self.concurrency - len(in_flight)
             try:
                 recovered = 0
                 if loop.time() >= next_recovery:
                     recovered = await self.recover()
                     next_recovery = loop.time() + self.poll_seconds
-                free = self.concurrency - len(in_flight)
                 claimed = await self.claim(free) if free > 0 else []
             except Exception as exc:
                 log.error("worker round failed", worker=self.name, error_type=type(exc).__name__, error=str(exc))
@@ -93,16 +99,34 @@ class Worker:
                 task = asyncio.create_task(self._execute(schedule_id))
                 in_flight.add(task)
                 task.add_done_callback(in_flight.discard)
-            if recovered or (claimed and len(in_flight) < self.concurrency):
-                continue  # there may be more due right away
-            # wait for a free slot, for new schedules to come due, or for stop()
-            stopping = asyncio.ensure_future(self._stopping.wait())
-            await asyncio.wait({*in_flight, stopping}, timeout=self.poll_seconds, return_when=asyncio.FIRST_COMPLETED)
-            stopping.cancel()
+            if recovered:
+                continue  # recovery may have freed schedules to claim right away
+            # Every free slot taken (or none free): more may be due, so claim again once a batch
+            # of slots is free. Fewer claimed than asked: nothing more is due until the next poll.
+            more_due = len(claimed) == free
+            await self._wait(in_flight, until_free=self.refill if more_due else None)
         if in_flight:
             await asyncio.gather(*in_flight)
         log.info("worker stopped", worker=self.name, **self.stats.__dict__)
         return self.stats
+
+    async def _wait(self, in_flight: set[asyncio.Task[None]], *, until_free: int | None) -> None:
+        """Up to ``poll_seconds``, ended early by ``stop()`` or, with ``until_free``, once that many
+        slots are free."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.poll_seconds
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            while not self._stopping.is_set():
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return
+                if until_free is not None and self.concurrency - len(in_flight) >= until_free:
+                    return
+                waiting_on = {*in_flight, stopping} if until_free is not None else {stopping}
+                await asyncio.wait(waiting_on, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
 
     async def round(self) -> int:
         """One recovery pass and one batch of due schedules; returns how many schedules it handled."""
