@@ -1,11 +1,13 @@
-"""Sessions: ordinary ones are transactions; ``single()`` ones run each statement on its own on
-PostgreSQL (no BEGIN, nothing to commit) and are ordinary sessions on SQLite."""
+"""Sessions: ordinary ones are transactions; ``single()`` ones (and ``reads()`` connections) run
+each statement on its own on PostgreSQL (no BEGIN, nothing to commit) and are ordinary
+transactions on SQLite."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from tollway.db.models import SandboxIdempotency
 from tollway.services import Services
@@ -62,3 +64,18 @@ async def test_a_failed_statement_in_a_single_session_leaves_it_usable(services:
         else:  # pragma: no cover - the key is taken
             raise AssertionError("a duplicate key was accepted")
         assert await session.get(SandboxIdempotency, "dup") is not None
+
+
+async def test_reads_run_each_statement_on_its_own_on_postgresql(services: Services, database_url: str) -> None:
+    async with services.sessions.single() as session:
+        session.add(_row("read-me"))
+        await session.commit()
+    async with services.sessions.reads() as reader:
+        found = await reader.scalar(select(SandboxIdempotency.state).where(SandboxIdempotency.key_hash == "read-me"))
+        assert found == "processing"
+        if not database_url.startswith("sqlite"):
+            # now() is the start of the current transaction: a new one for every statement
+            first = await reader.scalar(text("SELECT now()"))
+            await asyncio.sleep(0.01)
+            second = await reader.scalar(text("SELECT now()"))
+            assert second > first

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 
 _DRIVERS = {
@@ -72,6 +72,15 @@ class Sessions(async_sessionmaker[AsyncSession]):
 
     def single(self) -> AsyncSession:
         return self(bind=self._single)
+
+    def reads(self) -> AsyncConnection:
+        """A connection for Core reads, on the same terms as ``single()`` but without an ORM
+        session around it (no identity map, no unit of work): the hottest lookups use it."""
+        return self._single.connect()
+
+
+#: What read-only queries take: an ORM session, or a ``Sessions.reads()`` connection for Core.
+Reader = AsyncSession | AsyncConnection
 
 
 def sessionmaker(engine: AsyncEngine) -> Sessions:

@@ -11,10 +11,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tollway.db.engine import Reader
 from tollway.db.models import Payment, PaymentCancel, PgChannel
 from tollway.errors import InvalidRequest, NotFound
 from tollway.payments.states import PaymentStatus
-from tollway.payments.v1 import PagedPaymentsV1, PaymentData, PaymentV1, paged, payment_to_v1
+from tollway.payments.v1 import CancelData, PagedPaymentsV1, PaymentData, PaymentV1, paged, payment_to_v1
 
 NOT_FOUND = "존재하지 않는 결제정보입니다."
 SORTINGS = ("-started", "started", "-paid", "paid", "-updated", "updated")
@@ -79,21 +80,21 @@ def parse_page(page: int | None, limit: int | None) -> Page:
     return Page(page, limit)
 
 
-async def load_cancels(session: AsyncSession, payments: Sequence[PaymentData]) -> dict[int, list[PaymentCancel]]:
-    """Cancel history for the payments that have any, in one query (none when nothing was cancelled)."""
+async def load_cancels(reader: Reader, payments: Sequence[PaymentData]) -> dict[int, list[CancelData]]:
+    """Cancel history for the payments that have any, in one query (none when nothing was cancelled).
+    Core rows: the V1 object needs no entities, and a ``Sessions.reads()`` connection has none."""
     ids = [p.id for p in payments if p.cancel_amount > 0]
-    found: dict[int, list[PaymentCancel]] = defaultdict(list)
+    found: dict[int, list[CancelData]] = defaultdict(list)
     if ids:
-        rows = await session.scalars(
-            select(PaymentCancel).where(PaymentCancel.payment_id.in_(ids)).order_by(PaymentCancel.id)
-        )
+        table = PaymentCancel.__table__
+        rows = await reader.execute(select(table).where(table.c.payment_id.in_(ids)).order_by(table.c.id))
         for row in rows:
             found[row.payment_id].append(row)
     return found
 
 
-async def to_v1_list(session: AsyncSession, payments: Sequence[PaymentData]) -> list[PaymentV1]:
-    cancels = await load_cancels(session, payments)
+async def to_v1_list(reader: Reader, payments: Sequence[PaymentData]) -> list[PaymentV1]:
+    cancels = await load_cancels(reader, payments)
     return [payment_to_v1(p, cancels.get(p.id, ())) for p in payments]
 
 
@@ -106,14 +107,14 @@ async def get_payment(session: AsyncSession, merchant_id: int, imp_uid: str) -> 
     return payment
 
 
-async def merchant_has_live_channel(session: AsyncSession, merchant_id: int) -> bool:
-    found = await session.scalar(
+async def merchant_has_live_channel(reader: Reader, merchant_id: int) -> bool:
+    found = await reader.scalar(
         select(PgChannel.id).where(PgChannel.merchant_id == merchant_id, PgChannel.sandbox.is_(False)).limit(1)
     )
     return found is not None
 
 
-async def lookup_one(session: AsyncSession, merchant_id: int, imp_uid: str, *, include_sandbox: bool) -> PaymentV1:
+async def lookup_one(reader: Reader, merchant_id: int, imp_uid: str, *, include_sandbox: bool) -> PaymentV1:
     """``GET /payments/{imp_uid}``.
 
     ``include_sandbox=false`` hides test-channel payments only for merchants that have a live
@@ -123,15 +124,15 @@ async def lookup_one(session: AsyncSession, merchant_id: int, imp_uid: str, *, i
     """
     # A Core row, not an ORM entity: this is the hottest read, and the V1 object needs no identity map.
     payment = (
-        await session.execute(
+        await reader.execute(
             select(Payment.__table__).where(Payment.imp_uid == imp_uid, Payment.merchant_id == merchant_id)
         )
     ).one_or_none()
     if payment is None:
         raise NotFound(NOT_FOUND)
-    if payment.sandbox and not include_sandbox and await merchant_has_live_channel(session, merchant_id):
+    if payment.sandbox and not include_sandbox and await merchant_has_live_channel(reader, merchant_id):
         raise NotFound(NOT_FOUND)
-    return (await to_v1_list(session, [payment]))[0]
+    return (await to_v1_list(reader, [payment]))[0]
 
 
 @dataclass(frozen=True)
@@ -235,7 +236,7 @@ async def by_status(
     return paged(total, page.page, page.limit, await to_v1_list(session, rows))
 
 
-def balance_to_v1(payment: Payment, cancels: Sequence[PaymentCancel]) -> dict[str, Any]:
+def balance_to_v1(payment: Payment, cancels: Sequence[CancelData]) -> dict[str, Any]:
     """``GET /payments/{imp_uid}/balance``: V1 defines it for PAYCO; for a card payment the whole
     amount is the primary means, split into tax-free, supply and VAT (10%), net of refunds."""
 

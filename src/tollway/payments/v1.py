@@ -102,7 +102,13 @@ class PagedPaymentsV1(TypedDict):
     list: list[PaymentV1]
 
 
-def cancel_to_v1(entry: PaymentCancel) -> CancelHistoryV1:
+#: A payment as an ORM entity or as a Core row of the ``payments`` table (same attribute names).
+PaymentData = Payment | Row[Any]
+#: A cancel as an ORM entity or a Core row of ``payment_cancels``: the V1 object reads the same names.
+CancelData = PaymentCancel | Row[Any]
+
+
+def cancel_to_v1(entry: CancelData) -> CancelHistoryV1:
     return {
         "pg_tid": entry.pg_tid,
         "amount": entry.amount,
@@ -113,11 +119,7 @@ def cancel_to_v1(entry: PaymentCancel) -> CancelHistoryV1:
     }
 
 
-#: A payment as an ORM entity or as a Core row of the ``payments`` table (same attribute names).
-PaymentData = Payment | Row[Any]
-
-
-def payment_to_v1(p: PaymentData, cancels: Sequence[PaymentCancel] = ()) -> PaymentV1:
+def payment_to_v1(p: PaymentData, cancels: Sequence[CancelData] = ()) -> PaymentV1:
     return {
         "imp_uid": p.imp_uid,
         "merchant_uid": p.merchant_uid,
