@@ -297,3 +297,30 @@ def test_outcomes_cover_the_issue_s_list() -> None:
     wanted = {Outcome.APPROVE, Outcome.DECLINE, Outcome.STOPPED, Outcome.INSUFFICIENT, Outcome.INVALID}
     wanted |= {Outcome.SLOW, Outcome.HANG}
     assert wanted <= {card.outcome for card in TEST_CARDS.values()}
+
+
+async def test_a_caller_that_hangs_up_mid_body_is_no_error_and_frees_its_key(
+    live: str, toss: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A caller killed while sending (a worker SIGKILLed mid-request) gets nothing, its
+    Idempotency-Key is free for the retry, and the sandbox logs no traceback for it."""
+    host, port = live.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(
+        b"POST /sandbox/toss/v1/payments/key-in HTTP/1.1\r\n"
+        + f"Host: {host}\r\nAuthorization: {basic(SECRET)}\r\n".encode()
+        + b"Idempotency-Key: gone\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n"
+        + b'{"amount": 15000, "orderId"'
+    )
+    await writer.drain()
+    await asyncio.sleep(0.2)  # the sandbox has claimed the key and waits for the rest of the body
+    writer.close()
+    await writer.wait_closed()
+    del reader
+    for _ in range(50):
+        retry = await toss.post("/v1/payments/key-in", json=key_in(), headers={"Idempotency-Key": "gone"})
+        if retry.json().get("code") != "IDEMPOTENT_REQUEST_PROCESSING":
+            break
+        await asyncio.sleep(0.05)
+    assert retry.status_code == 200 and retry.json()["status"] == "DONE"
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text

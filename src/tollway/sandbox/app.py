@@ -30,6 +30,7 @@ from typing import Any
 import orjson
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from fastapi import APIRouter, FastAPI, Request
+from starlette.requests import ClientDisconnect
 from starlette.responses import HTMLResponse, Response
 
 from tollway.clock import Clock
@@ -165,6 +166,12 @@ class Sandbox:
                 return self._raw(existing.status_code, _open_answer(caller.answer_key, key_hash, existing.body or ""))
         try:
             answer = await self._answer(caller, request, handler)
+        except ClientDisconnect:
+            # The caller hung up before its body arrived (a killed worker): nothing was done, the
+            # key is free for its retry, and there is nobody to answer.
+            if key_hash is not None:
+                await self.store.release(key_hash)
+            return Response(status_code=499)
         except BaseException:
             if key_hash is not None:
                 await self.store.release(key_hash)
