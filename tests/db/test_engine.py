@@ -1,6 +1,6 @@
-"""Sessions: ordinary ones are transactions; ``single()`` ones (and ``reads()`` connections) run
-each statement on its own on PostgreSQL (no BEGIN, nothing to commit) and are ordinary
-transactions on SQLite."""
+"""Sessions: ordinary ones are transactions; ``single()`` ones (and ``statements()`` connections)
+run each statement on its own on PostgreSQL (no BEGIN, nothing to commit) and are ordinary
+transactions on SQLite; ``transaction()`` connections are one transaction."""
 
 from __future__ import annotations
 
@@ -65,11 +65,11 @@ async def test_a_failed_statement_in_a_single_session_leaves_it_usable(services:
         assert await session.get(SandboxIdempotency, "dup") is not None
 
 
-async def test_reads_run_each_statement_on_its_own_on_postgresql(services: Services, database_url: str) -> None:
+async def test_statements_run_each_on_its_own_on_postgresql(services: Services, database_url: str) -> None:
     async with services.sessions.single() as session:
         session.add(_row("read-me"))
         await session.commit()
-    async with services.sessions.reads() as reader:
+    async with services.sessions.statements() as reader:
         found = await reader.scalar(select(SandboxIdempotency.state).where(SandboxIdempotency.key_hash == "read-me"))
         assert found == "processing"
         if not database_url.startswith("sqlite"):
@@ -78,3 +78,32 @@ async def test_reads_run_each_statement_on_its_own_on_postgresql(services: Servi
             await asyncio.sleep(0.01)
             second = await reader.scalar(text("SELECT now()"))
             assert second > first
+
+
+async def test_statements_write_at_once_on_postgresql_and_at_the_end_on_sqlite(
+    services: Services, database_url: str
+) -> None:
+    table = SandboxIdempotency.__table__
+    async with services.sessions.statements() as conn:
+        await conn.execute(table.insert().values(key_hash="stmt", state="processing", created_at=datetime.now(UTC)))
+        if not database_url.startswith("sqlite"):
+            assert await _visible_elsewhere(services, "stmt")  # no transaction around it
+    assert await _visible_elsewhere(services, "stmt")  # and on SQLite, committed at the end
+
+
+async def test_a_transaction_connection_commits_at_the_end_or_not_at_all(services: Services, database_url: str) -> None:
+    table = SandboxIdempotency.__table__
+    try:
+        async with services.sessions.transaction() as conn:
+            await conn.execute(
+                table.insert().values(key_hash="undone", state="processing", created_at=datetime.now(UTC))
+            )
+            if not database_url.startswith("sqlite"):  # on SQLite a reader would wait for this lock
+                assert not await _visible_elsewhere(services, "undone")
+            raise RuntimeError("the block fails")
+    except RuntimeError:
+        pass
+    assert not await _visible_elsewhere(services, "undone")
+    async with services.sessions.transaction() as conn:
+        await conn.execute(table.insert().values(key_hash="done", state="processing", created_at=datetime.now(UTC)))
+    assert await _visible_elsewhere(services, "done")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from sqlalchemy import event
@@ -73,13 +74,21 @@ class Sessions(async_sessionmaker[AsyncSession]):
     def single(self) -> AsyncSession:
         return self(bind=self._single)
 
-    def reads(self) -> AsyncConnection:
-        """A connection for Core reads, on the same terms as ``single()`` but without an ORM
-        session around it (no identity map, no unit of work): the hottest lookups use it."""
-        return self._single.connect()
+    def statements(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A connection for Core statements, on the same terms as ``single()`` but with no ORM
+        session around it (no identity map, no unit of work): each statement on its own on
+        PostgreSQL, one transaction committed at the end on SQLite. The hottest lookups and the
+        sandbox's charge path use it."""
+        return self._single.begin()
+
+    def transaction(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A connection for Core statements in one transaction: committed at the end, rolled back
+        if the block raises."""
+        engine: AsyncEngine = self.kw["bind"]
+        return engine.begin()
 
 
-#: What read-only queries take: an ORM session, or a ``Sessions.reads()`` connection for Core.
+#: What read-only queries take: an ORM session, or a ``Sessions.statements()`` connection for Core.
 Reader = AsyncSession | AsyncConnection
 
 

@@ -82,7 +82,7 @@ def parse_page(page: int | None, limit: int | None) -> Page:
 
 async def load_cancels(reader: Reader, payments: Sequence[PaymentData]) -> dict[int, list[CancelData]]:
     """Cancel history for the payments that have any, in one query (none when nothing was cancelled).
-    Core rows: the V1 object needs no entities, and a ``Sessions.reads()`` connection has none."""
+    Core rows: the V1 object needs no entities, and a ``Sessions.statements()`` connection has none."""
     ids = [p.id for p in payments if p.cancel_amount > 0]
     found: dict[int, list[CancelData]] = defaultdict(list)
     if ids:

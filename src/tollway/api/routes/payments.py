@@ -218,7 +218,7 @@ async def one(
 ) -> Response:
     # The hottest lookup: a Core connection opened here, not a session from a dependency (an
     # async-generator dependency and an ORM session were 13% of its CPU; docs/benchmarks.md).
-    async with services.sessions.reads() as reader:
+    async with services.sessions.statements() as reader:
         return ok(await queries.lookup_one(reader, principal.merchant_id, imp_uid, include_sandbox=include_sandbox))
 
 
