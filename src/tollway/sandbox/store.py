@@ -2,6 +2,10 @@
 
 Payments are kept as Toss Payment documents (JSON) with the columns lookups need; every update is
 ``WHERE version = :seen`` so two concurrent cancels can never both apply to the same balance.
+
+What every charge does (the idempotency claim, the payment's read and write, the billing key's
+read) runs as Core statements on a connection, with no ORM session around it: the ORM's unit of
+work and identity map were half of the sandbox's CPU per charge (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, select, update
+from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -65,8 +69,23 @@ class StoredPayment:
     doc: dict[str, Any]
 
 
-def _load(row: SandboxPayment) -> StoredPayment:
+@dataclass(frozen=True)
+class Claimed:
+    """An Idempotency-Key somebody already holds: still ``processing``, or ``done`` with its answer."""
+
+    state: str
+    status_code: int | None
+    body: str | None
+
+
+def _load(row: SandboxPayment | Row[Any]) -> StoredPayment:
     return StoredPayment(row.payment_key, row.version, orjson.loads(row.doc))
+
+
+@dataclass(frozen=True)
+class StoredBillingKey:
+    customer_key: str
+    doc: str
 
 
 class Store:
@@ -105,30 +124,38 @@ class Store:
 
     # -- idempotency -----------------------------------------------------------------------------
 
-    async def claim(self, key_hash: str, at: datetime) -> SandboxIdempotency | None:
+    async def claim(self, key_hash: str, at: datetime) -> Claimed | None:
         """None when this request now owns the key; else the existing record (processing or done)."""
-        async with self.sessions.single() as session:
-            try:
-                session.add(SandboxIdempotency(key_hash=key_hash, state="processing", created_at=at))
-                await session.commit()
-                return None
-            except IntegrityError:
-                await session.rollback()
-            return await session.get(SandboxIdempotency, key_hash)
+        try:
+            async with self.sessions.statements() as conn:
+                await conn.execute(
+                    insert(SandboxIdempotency).values(key_hash=key_hash, state="processing", created_at=at)
+                )
+            return None
+        except IntegrityError:
+            pass
+        async with self.sessions.statements() as conn:
+            row = (
+                await conn.execute(
+                    select(SandboxIdempotency.state, SandboxIdempotency.status_code, SandboxIdempotency.body).where(
+                        SandboxIdempotency.key_hash == key_hash
+                    )
+                )
+            ).one_or_none()
+        # released between the two statements: held by nobody now, so say "processing" (retry)
+        return Claimed(row.state, row.status_code, row.body) if row is not None else Claimed("processing", None, None)
 
     async def finish(self, key_hash: str, status_code: int, body: str) -> None:
-        async with self.sessions.single() as session:
-            await session.execute(
+        async with self.sessions.statements() as conn:
+            await conn.execute(
                 update(SandboxIdempotency)
                 .where(SandboxIdempotency.key_hash == key_hash)
                 .values(state="done", status_code=status_code, body=body)
             )
-            await session.commit()
 
     async def release(self, key_hash: str) -> None:
-        async with self.sessions.single() as session:
-            await session.execute(delete(SandboxIdempotency).where(SandboxIdempotency.key_hash == key_hash))
-            await session.commit()
+        async with self.sessions.statements() as conn:
+            await conn.execute(delete(SandboxIdempotency).where(SandboxIdempotency.key_hash == key_hash))
 
     async def forget_idempotency_before(self, cutoff: datetime) -> int:
         async with self.sessions() as session:
@@ -139,16 +166,26 @@ class Store:
     # -- payments --------------------------------------------------------------------------------
 
     async def by_key(self, mid: str, payment_key: str) -> StoredPayment | None:
-        async with self.sessions.single() as session:
-            row = await session.get(SandboxPayment, payment_key)
-            return _load(row) if row is not None and row.mid == mid else None
+        async with self.sessions.statements() as conn:
+            row = (
+                await conn.execute(
+                    select(SandboxPayment.__table__).where(
+                        SandboxPayment.payment_key == payment_key, SandboxPayment.mid == mid
+                    )
+                )
+            ).one_or_none()
+        return _load(row) if row is not None else None
 
     async def by_order(self, mid: str, order_id: str) -> StoredPayment | None:
-        async with self.sessions.single() as session:
-            row = await session.scalar(
-                select(SandboxPayment).where(SandboxPayment.mid == mid, SandboxPayment.order_id == order_id)
-            )
-            return _load(row) if row is not None else None
+        async with self.sessions.statements() as conn:
+            row = (
+                await conn.execute(
+                    select(SandboxPayment.__table__).where(
+                        SandboxPayment.mid == mid, SandboxPayment.order_id == order_id
+                    )
+                )
+            ).one_or_none()
+        return _load(row) if row is not None else None
 
     async def insert(
         self,
@@ -162,51 +199,48 @@ class Store:
         """Adds a payment (and, with ``finish``, stores the idempotent answer in the same
         transaction); False when the (mid, orderId) is taken. A payment of the same order in one
         of the ``replace`` statuses is replaced."""
-        async with self.sessions() as session:
-            if finish is not None:
-                key_hash, status_code, body = finish
-                await session.execute(
-                    update(SandboxIdempotency)
-                    .where(SandboxIdempotency.key_hash == key_hash)
-                    .values(state="done", status_code=status_code, body=body)
-                )
-            if replace:
-                await session.execute(
-                    delete(SandboxPayment).where(
-                        SandboxPayment.mid == mid,
-                        SandboxPayment.order_id == doc["orderId"],
-                        SandboxPayment.status.in_(replace),
+        try:
+            async with self.sessions.transaction() as conn:
+                if finish is not None:
+                    key_hash, status_code, body = finish
+                    await conn.execute(
+                        update(SandboxIdempotency)
+                        .where(SandboxIdempotency.key_hash == key_hash)
+                        .values(state="done", status_code=status_code, body=body)
+                    )
+                if replace:
+                    await conn.execute(
+                        delete(SandboxPayment).where(
+                            SandboxPayment.mid == mid,
+                            SandboxPayment.order_id == doc["orderId"],
+                            SandboxPayment.status.in_(replace),
+                        )
+                    )
+                await conn.execute(
+                    insert(SandboxPayment).values(
+                        payment_key=doc["paymentKey"],
+                        mid=mid,
+                        order_id=doc["orderId"],
+                        status=doc["status"],
+                        version=0,
+                        doc=orjson.dumps(doc).decode(),
+                        created_at=at,
+                        updated_at=at,
                     )
                 )
-            session.add(
-                SandboxPayment(
-                    payment_key=doc["paymentKey"],
-                    mid=mid,
-                    order_id=doc["orderId"],
-                    status=doc["status"],
-                    version=0,
-                    doc=orjson.dumps(doc).decode(),
-                    created_at=at,
-                    updated_at=at,
-                )
-            )
-            try:
-                await session.commit()
-            except IntegrityError:
-                await session.rollback()
-                return False
-            return True
+        except IntegrityError:  # the (mid, orderId) is taken: nothing of this transaction stays
+            return False
+        return True
 
     async def replace(self, stored: StoredPayment, doc: dict[str, Any], at: datetime) -> bool:
         """Writes ``doc`` if nobody changed the payment since ``stored`` was read."""
-        async with self.sessions() as session:
-            result = await session.execute(
+        async with self.sessions.statements() as conn:
+            result = await conn.execute(
                 update(SandboxPayment)
                 .where(SandboxPayment.payment_key == stored.payment_key, SandboxPayment.version == stored.version)
                 .values(doc=orjson.dumps(doc).decode(), status=doc["status"], version=stored.version + 1, updated_at=at)
             )
-            await session.commit()
-            return bool(getattr(result, "rowcount", 0))
+            return bool(result.rowcount)
 
     async def ledger(self, mid: str) -> list[dict[str, Any]]:
         async with self.sessions() as session:
@@ -232,10 +266,19 @@ class Store:
             )
             await session.commit()
 
-    async def billing_key(self, mid: str, billing_key: str) -> SandboxBillingKey | None:
-        async with self.sessions.single() as session:
-            row = await session.get(SandboxBillingKey, digest(billing_key))
-            return row if row is not None and row.mid == mid and row.deleted_at is None else None
+    async def billing_key(self, mid: str, billing_key: str) -> StoredBillingKey | None:
+        """The live key's customer and card document, or None."""
+        async with self.sessions.statements() as conn:
+            row = (
+                await conn.execute(
+                    select(SandboxBillingKey.customer_key, SandboxBillingKey.doc).where(
+                        SandboxBillingKey.billing_key_hash == digest(billing_key),
+                        SandboxBillingKey.mid == mid,
+                        SandboxBillingKey.deleted_at.is_(None),
+                    )
+                )
+            ).one_or_none()
+        return StoredBillingKey(row.customer_key, row.doc) if row is not None else None
 
     async def delete_billing_key(self, mid: str, billing_key: str, at: datetime) -> bool:
         async with self.sessions.single() as session:
