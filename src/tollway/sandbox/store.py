@@ -78,7 +78,7 @@ class Claimed:
     body: str | None
 
 
-def _load(row: SandboxPayment | Row[Any]) -> StoredPayment:
+def _load(row: Row[Any]) -> StoredPayment:
     return StoredPayment(row.payment_key, row.version, orjson.loads(row.doc))
 
 
