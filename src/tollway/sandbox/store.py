@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy import ColumnElement, Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -166,25 +166,14 @@ class Store:
     # -- payments --------------------------------------------------------------------------------
 
     async def by_key(self, mid: str, payment_key: str) -> StoredPayment | None:
-        async with self.sessions.statements() as conn:
-            row = (
-                await conn.execute(
-                    select(SandboxPayment.__table__).where(
-                        SandboxPayment.payment_key == payment_key, SandboxPayment.mid == mid
-                    )
-                )
-            ).one_or_none()
-        return _load(row) if row is not None else None
+        return await self._payment(SandboxPayment.payment_key == payment_key, SandboxPayment.mid == mid)
 
     async def by_order(self, mid: str, order_id: str) -> StoredPayment | None:
+        return await self._payment(SandboxPayment.mid == mid, SandboxPayment.order_id == order_id)
+
+    async def _payment(self, *where: ColumnElement[bool]) -> StoredPayment | None:
         async with self.sessions.statements() as conn:
-            row = (
-                await conn.execute(
-                    select(SandboxPayment.__table__).where(
-                        SandboxPayment.mid == mid, SandboxPayment.order_id == order_id
-                    )
-                )
-            ).one_or_none()
+            row = (await conn.execute(select(SandboxPayment.__table__).where(*where))).one_or_none()
         return _load(row) if row is not None else None
 
     async def insert(
