@@ -166,15 +166,13 @@ class Sandbox:
                 return self._raw(existing.status_code, _open_answer(caller.answer_key, key_hash, existing.body or ""))
         try:
             answer = await self._answer(caller, request, handler)
-        except ClientDisconnect:
-            # The caller hung up before its body arrived (a killed worker): nothing was done, the
-            # key is free for its retry, and there is nobody to answer.
+        except BaseException as exc:
             if key_hash is not None:
                 await self.store.release(key_hash)
-            return Response(status_code=499)
-        except BaseException:
-            if key_hash is not None:
-                await self.store.release(key_hash)
+            if isinstance(exc, ClientDisconnect):
+                # The caller hung up before its body arrived (a killed worker): nothing was done,
+                # the key is free for its retry, and there is nobody to answer.
+                return Response(status_code=499)
             raise
         content = b"" if answer.body is None else orjson.dumps(answer.body)
         if key_hash is not None and not answer.stored:

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Row, delete, insert, select, update
+from sqlalchemy import ColumnElement, Row, Update, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -80,6 +80,15 @@ class Claimed:
 
 def _load(row: Row[Any]) -> StoredPayment:
     return StoredPayment(row.payment_key, row.version, orjson.loads(row.doc))
+
+
+def _answered(key_hash: str, status_code: int, body: str) -> Update:
+    """The idempotency record's answer, stored: later requests with its key replay it."""
+    return (
+        update(SandboxIdempotency)
+        .where(SandboxIdempotency.key_hash == key_hash)
+        .values(state="done", status_code=status_code, body=body)
+    )
 
 
 @dataclass(frozen=True)
@@ -147,11 +156,7 @@ class Store:
 
     async def finish(self, key_hash: str, status_code: int, body: str) -> None:
         async with self.sessions.statements() as conn:
-            await conn.execute(
-                update(SandboxIdempotency)
-                .where(SandboxIdempotency.key_hash == key_hash)
-                .values(state="done", status_code=status_code, body=body)
-            )
+            await conn.execute(_answered(key_hash, status_code, body))
 
     async def release(self, key_hash: str) -> None:
         async with self.sessions.statements() as conn:
@@ -191,12 +196,7 @@ class Store:
         try:
             async with self.sessions.transaction() as conn:
                 if finish is not None:
-                    key_hash, status_code, body = finish
-                    await conn.execute(
-                        update(SandboxIdempotency)
-                        .where(SandboxIdempotency.key_hash == key_hash)
-                        .values(state="done", status_code=status_code, body=body)
-                    )
+                    await conn.execute(_answered(*finish))
                 if replace:
                     await conn.execute(
                         delete(SandboxPayment).where(
