@@ -86,8 +86,9 @@ async def load_cancels(reader: Reader, payments: Sequence[PaymentData]) -> dict[
     ids = [p.id for p in payments if p.cancel_amount > 0]
     found: dict[int, list[CancelData]] = defaultdict(list)
     if ids:
-        table = PaymentCancel.__table__
-        rows = await reader.execute(select(table).where(table.c.payment_id.in_(ids)).order_by(table.c.id))
+        rows = await reader.execute(
+            select(PaymentCancel.__table__).where(PaymentCancel.payment_id.in_(ids)).order_by(PaymentCancel.id)
+        )
         for row in rows:
             found[row.payment_id].append(row)
     return found
