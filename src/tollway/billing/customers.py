@@ -9,12 +9,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import structlog
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from typing_extensions import TypedDict
 
+from tollway.billing.schedule_status import REVOKED, SCHEDULED
 from tollway.clock import to_unix
 from tollway.db.models import BillingCustomer, Payment, PaymentSchedule, PgChannel
 from tollway.errors import BusinessError, NotFound
@@ -245,11 +248,9 @@ async def delete(services: Services, merchant_id: int, customer_uid: str, *, for
             raise BusinessError(
                 f"빌링키 삭제에 실패하였습니다. [{exc.code}] {exc.message} (nothing was deleted; try again)", code=-1
             ) from None
-    from tollway.billing.schedules import revoke_pending
-
     async with services.sessions() as session:
         if pending:
-            await revoke_pending(session, merchant_id, customer_uid, services.clock.now())
+            await _revoke_pending(session, merchant_id, customer_uid, services.clock.now())
         row = await session.get(BillingCustomer, customer.id)
         if row is not None:
             await session.delete(row)
@@ -354,3 +355,16 @@ async def charge_opened(
 
 
 __all__ = ["ApprovalRefused", "charge"]
+
+
+async def _revoke_pending(session: AsyncSession, merchant_id: int, customer_uid: str, at: datetime) -> int:
+    result = await session.execute(
+        update(PaymentSchedule)
+        .where(
+            PaymentSchedule.merchant_id == merchant_id,
+            PaymentSchedule.customer_uid == customer_uid,
+            PaymentSchedule.schedule_status == SCHEDULED,
+        )
+        .values(schedule_status=REVOKED, revoked_at=at, updated_at=at)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

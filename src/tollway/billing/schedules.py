@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from typing_extensions import TypedDict
 
 from tollway.billing import customers
+from tollway.billing.schedule_status import EXECUTED, EXECUTING, REVOKED, SCHEDULED
 from tollway.billing.testclock import offset_for
 from tollway.clock import from_unix, to_unix
 from tollway.db.models import BillingCustomer, Payment, PaymentSchedule
@@ -34,7 +35,6 @@ from tollway.payments.states import PaymentStatus
 from tollway.payments.v1 import page_links
 from tollway.services import Services
 
-SCHEDULED, EXECUTING, EXECUTED, REVOKED = "scheduled", "executing", "executed", "revoked"
 V1_STATUSES = (SCHEDULED, EXECUTED, REVOKED)
 NO_CUSTOMER = "등록된 고객정보가 없습니다. (customer_uid {customer_uid} has no billing key; send card_number too)"
 NOTHING_TO_REVOKE = "취소할 예약결제 기록이 존재하지 않습니다."
@@ -209,19 +209,6 @@ def _row(
         created_at=now,
         updated_at=now,
     )
-
-
-async def revoke_pending(session: AsyncSession, merchant_id: int, customer_uid: str, at: datetime) -> int:
-    result = await session.execute(
-        update(PaymentSchedule)
-        .where(
-            PaymentSchedule.merchant_id == merchant_id,
-            PaymentSchedule.customer_uid == customer_uid,
-            PaymentSchedule.schedule_status == SCHEDULED,
-        )
-        .values(schedule_status=REVOKED, revoked_at=at, updated_at=at)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def unschedule(

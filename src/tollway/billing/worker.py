@@ -33,7 +33,7 @@ from datetime import timedelta
 import structlog
 from sqlalchemy import select, update
 
-from tollway.billing import customers, schedules
+from tollway.billing import customers, schedule_status, schedules
 from tollway.db.models import Payment, PaymentSchedule, PgChannel
 from tollway.errors import BusinessError
 from tollway.payments.states import PaymentStatus, PgOp
@@ -149,7 +149,7 @@ class Worker:
         # instant each run picked a different 32 among the ties: one claim took hundreds of rows.
         due = (
             select(PaymentSchedule.id)
-            .where(PaymentSchedule.schedule_status == schedules.SCHEDULED, PaymentSchedule.due_at <= now)
+            .where(PaymentSchedule.schedule_status == schedule_status.SCHEDULED, PaymentSchedule.due_at <= now)
             .order_by(PaymentSchedule.due_at, PaymentSchedule.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -160,7 +160,7 @@ class Worker:
             result = await session.execute(
                 update(PaymentSchedule)
                 .where(PaymentSchedule.id.in_(select(due.c.id)), PaymentSchedule.schedule_status == "scheduled")
-                .values(schedule_status=schedules.EXECUTING, claimed_by=self.name, claimed_at=now, updated_at=now)
+                .values(schedule_status=schedule_status.EXECUTING, claimed_by=self.name, claimed_at=now, updated_at=now)
                 .returning(PaymentSchedule)
                 .execution_options(synchronize_session=False)
             )
@@ -200,7 +200,7 @@ class Worker:
                     await session.execute(
                         select(PaymentSchedule.id, PaymentSchedule.imp_uid, PaymentSchedule.claimed_at)
                         .where(
-                            PaymentSchedule.schedule_status == schedules.EXECUTING,
+                            PaymentSchedule.schedule_status == schedule_status.EXECUTING,
                             PaymentSchedule.claimed_at <= cutoff,
                         )
                         .limit(self.concurrency)
@@ -223,7 +223,7 @@ class Worker:
                 update(PaymentSchedule)
                 .where(
                     PaymentSchedule.id == schedule_id,
-                    PaymentSchedule.schedule_status == schedules.EXECUTING,
+                    PaymentSchedule.schedule_status == schedule_status.EXECUTING,
                     PaymentSchedule.claimed_at == getattr(seen, "claimed_at", None),
                 )
                 .values(claimed_by=self.name, claimed_at=now, updated_at=now)
@@ -236,7 +236,7 @@ class Worker:
                 await session.execute(
                     update(PaymentSchedule)
                     .where(PaymentSchedule.id == schedule_id, PaymentSchedule.imp_uid.is_(None))
-                    .values(schedule_status=schedules.SCHEDULED, claimed_by=None, claimed_at=None, updated_at=now)
+                    .values(schedule_status=schedule_status.SCHEDULED, claimed_by=None, claimed_at=None, updated_at=now)
                 )
                 await session.commit()
             log.info("recovered an unopened claim", schedule_id=schedule_id)
