@@ -9,6 +9,11 @@
      └── Unavailable              503: storage or a PG cannot answer now
 
 Routes never catch these; ``api.envelope.install_error_handlers`` renders them.
+
+``message`` is what V1 clients compare, so it is i'mport's own Korean text and nothing else.
+Tollway's diagnostic detail for a developer (which parameter, what was expected, what the PG
+said) goes in ``detail``: the envelope sends it as the ``Tollway-Detail`` response header, which
+V1 clients ignore, and never in ``message``.
 """
 
 from __future__ import annotations
@@ -18,9 +23,10 @@ class TollwayError(Exception):
     http_status = 500
     code = -1
 
-    def __init__(self, message: str, *, code: int | None = None) -> None:
+    def __init__(self, message: str, *, code: int | None = None, detail: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.detail = detail
         if code is not None:
             self.code = code
 

@@ -114,3 +114,14 @@ async def test_users_pg_lists_each_channel_per_use(client: httpx.AsyncClient, au
         e["pg_provider"] == "tosspayments" and e["pg_id"] == "tosstest" and e["sandbox"] is True for e in entries
     )
     assert all(set(e) == {"pg_provider", "pg_id", "sandbox", "type", "channel_name", "channel_key"} for e in entries)
+
+
+def test_detail_travels_in_a_header_and_never_in_the_message() -> None:
+    from tollway.api.envelope import DETAIL_HEADER, fail
+
+    answer = fail(400, 1, "amount 파라메터가 누락되었습니다.", detail="amount is required\r\nX-Injected: 1 — 금액")
+    body = answer.body.decode()
+    assert "amount is required" not in body and "amount 파라메터가 누락되었습니다." in body
+    header = answer.headers[DETAIL_HEADER]
+    assert header.startswith("amount is required") and "\r" not in header and "\n" not in header
+    assert header.isascii() and "X-Injected: 1" in header  # one line: the CR/LF became spaces

@@ -31,9 +31,24 @@ def ok(data: Any, status: int = 200) -> Response:
     return Response(orjson.dumps({"code": 0, "message": None, "response": data}), status_code=status, media_type=JSON)
 
 
-def fail(status: int, code: int, message: str, headers: dict[str, str] | None = None) -> Response:
+DETAIL_HEADER = "Tollway-Detail"
+
+
+def fail(
+    status: int, code: int, message: str, headers: dict[str, str] | None = None, *, detail: str | None = None
+) -> Response:
+    """An error envelope. ``detail`` (Tollway's own explanation) travels in the ``Tollway-Detail``
+    header, never in ``message``, which stays i'mport's text."""
     body = orjson.dumps({"code": code, "message": message, "response": None})
+    if detail:
+        headers = {**(headers or {}), DETAIL_HEADER: header_safe(detail)}
     return Response(body, status_code=status, media_type=JSON, headers=headers)
+
+
+def header_safe(text: str, limit: int = 512) -> str:
+    """``text`` as a header value: one line of printable ASCII (other characters as ``?``), bounded."""
+    cleaned = "".join(c if " " <= c <= "~" else "?" for c in text.replace("\r", " ").replace("\n", " "))
+    return cleaned[:limit]
 
 
 def describe_validation(errors: list[Any]) -> str:
@@ -55,7 +70,7 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, TollwayError)
         if isinstance(exc, Unauthorized):
             await request.app.state.services.throttle.failed(_client(request))
-        return fail(exc.http_status, exc.code, exc.message)
+        return fail(exc.http_status, exc.code, exc.message, detail=exc.detail)
 
     async def validation_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
