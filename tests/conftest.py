@@ -28,6 +28,7 @@ import pytest
 import uvicorn
 from sqlalchemy import text
 
+from tests.browser import launch_browser
 from tollway.app import create_app
 from tollway.clock import ManualClock
 from tollway.config import Settings
@@ -271,3 +272,10 @@ async def auth(client: httpx.AsyncClient, merchant: MerchantFixture) -> dict[str
 async def count_rows(services: Services, table: str) -> int:
     async with services.sessions() as session:
         return int(await session.scalar(text(f"SELECT count(*) FROM {table}")) or 0)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    """Debian's Chromium through Playwright (``tests/browser.py``)."""
+    async for launched in launch_browser():
+        yield launched

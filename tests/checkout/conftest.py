@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import socket
 from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 from starlette.applications import Starlette
@@ -20,35 +17,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
+from tests.browser import SCREENSHOTS  # noqa: F401 - re-exported for the screenshot tests
 from tests.conftest import serving_app
-
-CHROMIUM = os.environ.get("TOLLWAY_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_PRESENT = Path(CHROMIUM).exists()
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-
-def _missing(reason: str) -> None:
-    if IN_CI:
-        pytest.fail(f"browser tests need {reason} (CI=true: failing instead of skipping)")
-    pytest.skip(f"browser tests need {reason}")
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    try:
-        from playwright.async_api import async_playwright
-    except ImportError:
-        _missing("the playwright package (pip install playwright)")
-    if not CHROMIUM_PRESENT:
-        _missing(f"Chromium at {CHROMIUM} (apt-get install -y chromium)")
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM)
-        try:
-            yield launched
-        finally:
-            await launched.close()
-
 
 SHOP_PAGE = """<!doctype html><html lang=ko><head><meta charset=utf-8><title>Test shop</title></head>
 <body><h1>Test shop</h1><pre id="out"></pre>
