@@ -6,6 +6,12 @@ copied per test; PostgreSQL tables are truncated between tests).
 
 PostgreSQL comes from ``TOLLWAY_TEST_POSTGRES_URL`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``).
 When it cannot be reached the PostgreSQL half is skipped locally, and fails under ``CI=true``.
+
+The suite runs in parallel (``./dev test`` passes ``-n``; pytest-xdist): each test process makes
+its own database (``tollway_test_<pid>``) and keeps few connections (``TEST_POOL_SIZE`` pooled, plus
+one short-lived admin or truncate connection at a time), so it also passes on a 100-connection
+cluster shared with other work (the arithmetic is in ``docs/operating.md``). A test that fails
+because the cluster is full says so in one line instead of a stack of ``TooManyConnectionsError``.
 """
 
 from __future__ import annotations
@@ -41,6 +47,9 @@ from tollway.vault import Secret
 TEST_MASTER_KEY = base64.b64encode(b"k" * 32).decode()
 ADMIN_PG_URL = os.environ.get("TOLLWAY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+#: The services' pool in a test process (``TOLLWAY_DB_POOL_SIZE``). Tests queue for connections
+#: like production requests do; they never need one per concurrent request.
+TEST_POOL_SIZE = 2
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -48,6 +57,37 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     passes, which scanned it all again every few seconds."""
     del session
     gc.freeze()
+
+
+def _too_many_connections(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (or what it wraps: SQLAlchemy keeps the driver's error as ``orig`` and
+    ``__cause__``) is PostgreSQL refusing a connection because every slot is taken."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, asyncpg.TooManyConnectionsError):
+            return True
+        orig = getattr(exc, "orig", None)
+        if isinstance(orig, BaseException) and _too_many_connections(orig):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+FULL_CLUSTER = (
+    "PostgreSQL at {url} has no free connection slot (max_connections reached by other clients): "
+    "free some, or run fewer test processes (./dev test -n 2)"
+)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """One clear line instead of a stack of ``TooManyConnectionsError`` when the cluster is full."""
+    del item
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.failed and call.excinfo is not None and _too_many_connections(call.excinfo.value):
+        report.longrepr = FULL_CLUSTER.format(url=ADMIN_PG_URL)
 
 
 def _pg_database_url(name: str) -> str:
@@ -76,6 +116,8 @@ def postgres_url() -> Iterator[str]:
     try:
         asyncio.run(_pg_admin(f"DROP DATABASE IF EXISTS {name}"))
         asyncio.run(_pg_admin(f"CREATE DATABASE {name}"))
+    except asyncpg.TooManyConnectionsError:
+        pytest.fail(FULL_CLUSTER.format(url=ADMIN_PG_URL), pytrace=False)
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
         message = f"PostgreSQL is not reachable at {ADMIN_PG_URL}: {exc}"
         if IN_CI:
@@ -139,6 +181,7 @@ def settings(database_url: str, tmp_path: Path, server_socket: socket.socket) ->
         data_dir=tmp_path / "data",
         master_key=TEST_MASTER_KEY,
         port=port,
+        db_pool_size=TEST_POOL_SIZE,
         sandbox_url=f"http://127.0.0.1:{port}/sandbox/toss",
         pg_read_timeout=PG_READ_TIMEOUT,
         sandbox_slow_seconds=SANDBOX_SLOW,

@@ -19,7 +19,7 @@ from sqlalchemy import func, insert, select
 
 from tests.api.routes.pg_helpers import sandbox_ledger, v1_client
 from tests.billing.test_customers import card
-from tests.conftest import TEST_MASTER_KEY, MerchantFixture
+from tests.conftest import TEST_MASTER_KEY, TEST_POOL_SIZE, MerchantFixture
 from tollway.clock import ManualClock
 from tollway.db.models import PaymentSchedule
 from tollway.services import Services
@@ -35,6 +35,7 @@ def start_worker(services: Services, live: str, log: Path) -> subprocess.Popen[b
         TOLLWAY_SANDBOX_URL=f"{live}/sandbox/toss",
         TOLLWAY_WORKER_LEASE_SECONDS="3",
         TOLLWAY_WORKER_CONCURRENCY="16",
+        TOLLWAY_DB_POOL_SIZE=str(TEST_POOL_SIZE),  # a few connections each: the cluster is shared
     )
     with log.open("ab") as out:
         return subprocess.Popen(
@@ -52,6 +53,7 @@ async def executed(services: Services) -> int:
         )
 
 
+@pytest.mark.xdist_group("processes")  # one multi-process test at a time (./dev test: --dist loadgroup)
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # several workers: SKIP LOCKED
 async def test_sigkill_mid_run_loses_nothing_and_charges_nothing_twice(
     database_url: str,

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from tests.conftest import TEST_MASTER_KEY, MerchantFixture
+from tests.conftest import TEST_MASTER_KEY, TEST_POOL_SIZE, MerchantFixture
 from tests.webhooks.test_delivery import Receiver, free_port, notifications, pay_with_hook
 from tollway.services import Services
 
@@ -49,11 +49,13 @@ def start_worker(services: Services, log: Path) -> subprocess.Popen[bytes]:
         TOLLWAY_DATABASE_URL=services.settings.resolved_database_url(),
         TOLLWAY_MASTER_KEY=TEST_MASTER_KEY,
         TOLLWAY_WEBHOOK_LEASE_SECONDS="2",
+        TOLLWAY_DB_POOL_SIZE=str(TEST_POOL_SIZE),  # a few connections each: the cluster is shared
     )
     with log.open("ab") as out:
         return subprocess.Popen([sys.executable, "-m", "tollway", "worker"], env=env, stdout=out, stderr=out)
 
 
+@pytest.mark.xdist_group("processes")  # one multi-process test at a time (./dev test: --dist loadgroup)
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # processes side by side: SKIP LOCKED
 async def test_a_worker_killed_mid_delivery_delivers_after_restart(
     database_url: str, live: str, merchant: MerchantFixture, services: Services, tmp_path: Path
