@@ -115,6 +115,7 @@ def main() -> None:
         "PYTHONPATH": str(ROOT),
         "TOLLWAY_PORT": str(port),
         "TOLLWAY_RECONCILE_INTERVAL_SECONDS": "0",
+        "TOLLWAY_DB_POOL_SIZE": "40",  # what the numbers in docs/benchmarks.md were measured with
     }
     proc = serve("bench.gateway:app", port, env)
     try:

@@ -241,6 +241,7 @@ def main() -> None:
         # the gateway reaches its in-process sandbox over loopback, as the embedded default does
         "TOLLWAY_PORT": str(gw_port),
         "TOLLWAY_RECONCILE_INTERVAL_SECONDS": "0",
+        "TOLLWAY_DB_POOL_SIZE": "40",  # what the numbers in docs/benchmarks.md were measured with
     }
 
     kw = {"seconds": args.seconds, "connections": args.connections}

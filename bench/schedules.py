@@ -125,7 +125,7 @@ def main() -> None:
         "TOLLWAY_WORKER_LEASE_SECONDS": "10",
         "TOLLWAY_LOG_LEVEL": "warning",
         # 5 processes share PostgreSQL's 100 connections: 8 (+8 under load) each
-        "TOLLWAY_DB_POOL_SIZE": "8",
+        "TOLLWAY_DB_POOL_SIZE": "16",  # the 16 connections it had when the pool doubled this setting
         "PYTHONPATH": str(ROOT),
     }
     asyncio.run(prepare_database(url, DB_NAME))

@@ -111,7 +111,7 @@ def main() -> None:
         "TOLLWAY_DATABASE_URL": url,
         "TOLLWAY_MASTER_KEY": MASTER_KEY,
         "TOLLWAY_LOG_LEVEL": "warning",
-        "TOLLWAY_DB_POOL_SIZE": "8",
+        "TOLLWAY_DB_POOL_SIZE": "16",  # the 16 connections it had when the pool doubled this setting
         "PYTHONPATH": f"{ROOT}:{receiver_dir}",
     }
     receiver = subprocess.Popen(

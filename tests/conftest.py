@@ -49,7 +49,7 @@ ADMIN_PG_URL = os.environ.get("TOLLWAY_TEST_POSTGRES_URL", "postgresql://postgre
 IN_CI = os.environ.get("CI", "").lower() == "true"
 #: The services' pool in a test process (``TOLLWAY_DB_POOL_SIZE``). Tests queue for connections
 #: like production requests do; they never need one per concurrent request.
-TEST_POOL_SIZE = 2
+TEST_POOL_SIZE = 4
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

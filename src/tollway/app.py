@@ -25,6 +25,10 @@ from tollway.clock import Clock, SystemClock
 from tollway.config import Settings
 from tollway.db.engine import create_engine, is_sqlite, sessionmaker
 from tollway.merchants.tokens import TokenService
+from tollway.observability import exporter
+from tollway.observability import routes as observability
+from tollway.observability.metrics import DB_POOL_SIZE
+from tollway.observability.middleware import Observe
 from tollway.payments.reconcile import run_periodically
 from tollway.pg.registry import ConnectorRegistry
 from tollway.sandbox.app import Sandbox, SandboxConfig, create_sandbox_app
@@ -51,8 +55,9 @@ def new_worker(services: Services) -> Worker:
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
     url = settings.resolved_database_url()
-    engine = create_engine(url, pool_size=settings.db_pool_size)
-    sessions = sessionmaker(engine)
+    engine = create_engine(url, pool_size=settings.db_pool_size, statement_cache=settings.db_statement_cache)
+    DB_POOL_SIZE.set(settings.db_pool_size)
+    sessions = sessionmaker(engine, autocommit=settings.db_statement_cache)  # no cache: PgBouncer
     key = load_master_key(settings.master_key, settings.resolved_master_key_file(), create=is_sqlite(url))
     vault = Vault(key)
     keyring = Keyring(vault, sessions, clock)
@@ -87,23 +92,30 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await services.start()
+        metrics_listener = exporter.listening(services)
+        await metrics_listener.__aenter__()
         interval = services.settings.reconcile_interval_seconds
         reconciler = asyncio.create_task(run_periodically(services, interval)) if interval > 0 else None
         worker = new_worker(services) if services.settings.worker_enabled else None
         worker_task = asyncio.create_task(worker.run()) if worker is not None else None
-        notifier = asyncio.create_task(deliver_webhooks(services)) if services.settings.webhooks_enabled else None
+        notifier_stop = asyncio.Event()
+        notifier = (
+            asyncio.create_task(deliver_webhooks(services, stop=notifier_stop))
+            if services.settings.webhooks_enabled
+            else None
+        )
         yield
-        if notifier is not None:
-            notifier.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await notifier
-        if worker is not None and worker_task is not None:
+        # Drain (SIGTERM; uvicorn has already stopped taking requests and finished those in flight):
+        # no new claims; the charges and deliveries in flight finish; leases are handed back.
+        notifier_stop.set()
+        if worker is not None:
             worker.stop()  # finishes what it claimed
-            await worker_task
+        await asyncio.gather(*(t for t in (worker_task, notifier) if t is not None))
         if reconciler is not None:
             reconciler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reconciler
+        await metrics_listener.__aexit__(None, None, None)
         await services.close()
 
     app = FastAPI(
@@ -125,6 +137,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(webhooks.router)
     app.include_router(checkout.router)
     app.include_router(demo.router)
+    app.include_router(observability.router)
     if services.settings.sandbox_enabled:
         app.mount("/sandbox/toss", create_sandbox_app(services.sandbox))
     app.mount("/docs/static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-static")
@@ -143,6 +156,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     async def health() -> Response:
         return ok({"status": "ok", "version": __version__})
 
+    app.add_middleware(Observe)  # inside NormalizePath: it sees the path the routes see
     app.add_middleware(NormalizePath)
     return app
 

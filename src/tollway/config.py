@@ -25,15 +25,25 @@ class Settings(BaseSettings):
     master_key_file: Path | None = None
     #: The public URL merchants and browsers use to reach this gateway (printed at start).
     public_url: str = ""
-    #: A process opens up to twice this many database connections, as load needs them, and keeps
-    #: them. Keep twice the sum over every process below PostgreSQL's ``max_connections`` (100 by
-    #: default).
-    db_pool_size: int = 20
+    #: The most database connections a process opens (as load needs them; each is kept once open).
+    #: A connection is held only while a statement or a short transaction runs (never during a PG
+    #: call), so a few serve many requests in flight. Keep the sum over every process below
+    #: PostgreSQL's ``max_connections`` (docs/operating.md, "Connection budgets").
+    db_pool_size: int = 10
+    #: asyncpg's prepared-statement cache. Turn it off behind PgBouncer in transaction mode, where
+    #: consecutive statements may reach different server connections.
+    db_statement_cache: bool = True
     #: Largest request body accepted, in bytes.
     max_body_bytes: int = 1_048_576
     #: Create the demo merchant with a sandbox channel when the database has no merchant.
     demo: bool = True
     log_level: str = "info"
+    #: ``console`` (readable, for a terminal) or ``json`` (one object per line, for a collector).
+    log_format: str = "console"
+    #: ``host:port`` of a listener of its own for ``/metrics`` (e.g. ``127.0.0.1:9100``); empty: none.
+    metrics: str = ""
+    #: When set, ``/metrics`` is also on the public listener, for ``Authorization: Bearer <token>``.
+    metrics_token: str = Field(default="", repr=False)
 
     #: Where live Toss channels are reached.
     toss_url: str = "https://api.tosspayments.com"

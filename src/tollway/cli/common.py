@@ -6,13 +6,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from sqlalchemy.exc import SQLAlchemyError
 
 from tollway.config import Settings
 from tollway.db import migrate
+from tollway.db.engine import is_sqlite
 from tollway.errors import TollwayError
 from tollway.vault import VaultError
 
@@ -21,11 +24,21 @@ T = TypeVar("T")
 
 DatabaseOpt = Annotated[
     str | None,
-    typer.Option("--database-url", help="sqlite:///file.db or postgresql://… [env TOLLWAY_DATABASE_URL]"),
+    typer.Option(
+        "--database-url",
+        metavar="URL",
+        help="sqlite:///file.db or postgresql://user@host/db [env TOLLWAY_DATABASE_URL]",
+        show_default="sqlite:///<data dir>/tollway.db",
+    ),
 ]
 DataDirOpt = Annotated[
     Path | None,
-    typer.Option("--data-dir", help="where the SQLite file and master key live [env TOLLWAY_DATA_DIR]"),
+    typer.Option(
+        "--data-dir",
+        metavar="DIR",
+        help="where the SQLite file and master key live [env TOLLWAY_DATA_DIR]",
+        show_default="./.tollway",
+    ),
 ]
 
 
@@ -38,9 +51,48 @@ def settings_from(database_url: str | None = None, data_dir: Path | None = None,
     return Settings(**overrides)
 
 
+def fail(message: str) -> NoReturn:
+    """One line on the console, exit status 1: how every command reports what stops it."""
+    console.print(f"[red]error:[/red] {escape(message)}")
+    raise typer.Exit(1)
+
+
+def describe(exc: BaseException) -> str:
+    """A database error in one line: the driver's own message, without SQLAlchemy's SQL and links."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig if isinstance(orig, BaseException) else exc).strip().splitlines()
+    return f"{type(orig if isinstance(orig, BaseException) else exc).__name__}: {text[0] if text else ''}"[:300]
+
+
+def require_database(settings: Settings) -> None:
+    """Fails in one line when the database is missing, unreachable or not at this Tollway's
+    revision; never creates anything (``db upgrade`` and ``serve`` do)."""
+    url = settings.resolved_database_url()
+    if is_sqlite(url):
+        path = url.split(":///", 1)[-1]
+        if path and path != ":memory:" and not Path(path).exists():
+            fail(
+                f"no database at {path}: run `tollway db upgrade` (or `tollway serve`) first, "
+                "or point --data-dir / --database-url at yours"
+            )
+    try:
+        current = asyncio.run(migrate.current_revision(url))
+    except Exception as exc:
+        fail(f"cannot reach the database at {safe_url(url)}: {describe(exc)}")
+    head = migrate.head_revision()
+    if current != head:
+        fail(
+            f"the database at {safe_url(url)} is at revision {current or 'none (empty)'}, this Tollway needs "
+            f"{head}: run `tollway db upgrade`"
+        )
+
+
 def run(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
-    """Builds the services, runs ``work(services)``, closes; errors become a clear message and exit 1."""
+    """Checks the database, builds the services, runs ``work(services)``, closes; errors become
+    one clear line and exit status 1."""
     from tollway.app import build_services
+
+    require_database(settings)
 
     async def go() -> T:
         services = build_services(settings)
@@ -53,8 +105,9 @@ def run(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
     try:
         return asyncio.run(go())
     except (TollwayError, VaultError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from None
+        fail(str(exc))
+    except (SQLAlchemyError, OSError) as exc:  # the database went away, or is full
+        fail(f"database error on {safe_url(settings.resolved_database_url())}: {describe(exc)}")
 
 
 def upgrade(settings: Settings) -> None:
@@ -62,8 +115,7 @@ def upgrade(settings: Settings) -> None:
     try:
         asyncio.run(migrate.upgrade(url))
     except Exception as exc:
-        console.print(f"[red]error:[/red] cannot migrate {safe_url(url)}: {type(exc).__name__}: {exc}")
-        raise typer.Exit(1) from None
+        fail(f"cannot migrate {safe_url(url)}: {describe(exc)}")
 
 
 def safe_url(url: str) -> str:

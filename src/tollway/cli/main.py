@@ -10,14 +10,24 @@ import typer
 
 from tollway import __version__
 from tollway.cli import db, sandbox, vault, webhooks
-from tollway.cli.common import DatabaseOpt, DataDirOpt, console, run, safe_url, settings_from, upgrade
+from tollway.cli.common import (
+    DatabaseOpt,
+    DataDirOpt,
+    console,
+    require_database,
+    run,
+    safe_url,
+    settings_from,
+    upgrade,
+)
 from tollway.cli.merchants import channel_app, merchant_app
-from tollway.db import migrate
 from tollway.db.engine import is_sqlite
+from tollway.observability.logs import configure as configure_logging
 
 app = typer.Typer(
     help="Tollway: an i'mport (PortOne V1) compatible payment gateway with Toss Payments.",
     no_args_is_help=True,
+    rich_markup_mode=None,  # help texts are plain: "[env TOLLWAY_HOST]" is text, not a markup tag
 )
 app.add_typer(db.app, name="db")
 app.add_typer(merchant_app, name="merchant")
@@ -35,16 +45,24 @@ def version() -> None:
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="address to listen on [env TOLLWAY_HOST, default 127.0.0.1]")] = None,
-    port: Annotated[int | None, typer.Option(help="port [env TOLLWAY_PORT, default 8000]")] = None,
+    host: Annotated[
+        str | None,
+        typer.Option(metavar="HOST", help="address to listen on [env TOLLWAY_HOST]", show_default="127.0.0.1"),
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(metavar="PORT", help="port to listen on [env TOLLWAY_PORT]", show_default="8000")
+    ] = None,
     database_url: DatabaseOpt = None,
     data_dir: DataDirOpt = None,
     migrate_db: Annotated[
         bool | None,
-        typer.Option("--migrate/--no-migrate", help="run migrations first (default: yes for SQLite)"),
+        typer.Option(
+            "--migrate/--no-migrate", help="run migrations first", show_default="yes for SQLite, no for PostgreSQL"
+        ),
     ] = None,
     demo: Annotated[
-        bool | None, typer.Option("--demo/--no-demo", help="create a demo merchant on an empty database")
+        bool | None,
+        typer.Option("--demo/--no-demo", help="create a demo merchant on an empty database", show_default="yes"),
     ] = None,
 ) -> None:
     """Start the gateway. With nothing configured: a SQLite file, the sandbox PG and a demo merchant."""
@@ -54,18 +72,13 @@ def serve(
     from tollway.bootstrap import ensure_demo_merchant
 
     settings = settings_from(database_url, data_dir, host=host, port=port, demo=demo)
+    configure_logging(settings.log_format, settings.log_level)
     url = settings.resolved_database_url()
     if migrate_db if migrate_db is not None else is_sqlite(url):
         console.print(f"migrating {safe_url(url)} …")
         upgrade(settings)
     else:
-        current = asyncio.run(migrate.current_revision(url))
-        if current != migrate.head_revision():
-            console.print(
-                f"[red]error:[/red] the database is at revision {current}, this Tollway needs "
-                f"{migrate.head_revision()}: run `tollway db upgrade` (or `tollway serve --migrate`)"
-            )
-            raise typer.Exit(1)
+        require_database(settings)  # one line and exit 1 when unreachable or not migrated
 
     demo_info = run(settings, ensure_demo_merchant) if settings.demo else None
     base = settings.resolved_public_url()
@@ -87,7 +100,14 @@ def serve(
     console.print(f"  API docs              {base}/docs   (OpenAPI: {base}/openapi.json)")
 
     services = build_services(settings)
-    uvicorn.run(create_app(services=services), host=settings.host, port=settings.port, log_level=settings.log_level)
+    uvicorn.run(
+        create_app(services=services),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        log_config=None,  # configure_logging's handler: console or JSON lines
+        access_log=False,  # the request middleware logs each request (route templates, no query strings)
+    )
 
 
 @app.command()
@@ -138,8 +158,10 @@ def worker(
     from tollway.app import new_worker
 
     settings = settings_from(database_url, data_dir, worker_concurrency=concurrency)
+    configure_logging(settings.log_format, settings.log_level)
 
     async def work(services: Any) -> Any:
+        from tollway.observability import exporter
         from tollway.webhooks.delivery import Deliverer
         from tollway.webhooks.delivery import run_periodically as deliver_webhooks
 
@@ -148,15 +170,27 @@ def worker(
             stats = await runner.run_until_idle()
             await Deliverer(services).run_until_idle()
             return stats
+        notifier_stop = asyncio.Event()
+
+        def drain() -> None:  # SIGTERM, Ctrl-C: no new claims; what is in flight finishes
+            runner.stop()
+            notifier_stop.set()
+
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, runner.stop)
-        notifier = asyncio.create_task(deliver_webhooks(services)) if settings.webhooks_enabled else None
-        try:
-            return await runner.run()
-        finally:
-            if notifier is not None:
-                notifier.cancel()
+            loop.add_signal_handler(sig, drain)
+        async with exporter.listening(services):
+            notifier = (
+                asyncio.create_task(deliver_webhooks(services, stop=notifier_stop))
+                if settings.webhooks_enabled
+                else None
+            )
+            try:
+                return await runner.run()
+            finally:
+                notifier_stop.set()
+                if notifier is not None:
+                    await notifier
 
     console.print(f"schedule worker on {safe_url(settings.resolved_database_url())} (Ctrl-C to stop) …")
     stats = run(settings, work)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
+
+from tollway.observability.metrics import DB_POOL_IN_USE
 
 _DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -31,19 +34,43 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 10, statement_cache: bool = True) -> AsyncEngine:
+    """``pool_size`` is the most connections the engine opens (PostgreSQL). ``statement_cache=False``
+    is for PgBouncer in transaction mode: no prepared statement outlives the one it serves, and
+    each has a unique name, since the next statement may reach another server connection."""
     full = async_url(url)
     if is_sqlite(full):
         engine = create_async_engine(full, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        _count_checkouts(engine)
         return engine
-    # Up to twice pool_size connections, every one kept once opened. Measured (docs/benchmarks.md):
-    # requests waiting for a connection (32 clients, at most 20 connections) gave lookups a 400 ms
-    # p99 tail; and "overflow" connections, closed whenever they are handed back to a pool that has
-    # pool_size idle, were opened again at once under load: 45 connects a second, each re-preparing
-    # every statement, a third of the again path's CPU.
-    return create_async_engine(full, pool_size=2 * pool_size, max_overflow=0, pool_pre_ping=False)
+    connect_args: dict[str, Any] = {}
+    if not statement_cache:
+        connect_args = {
+            "statement_cache_size": 0,  # asyncpg's own cache
+            "prepared_statement_cache_size": 0,  # SQLAlchemy's cache of asyncpg statements
+            "prepared_statement_name_func": _unique_statement_name,
+        }
+    # At most pool_size connections, every one kept once opened: "overflow" connections, closed
+    # whenever they are handed back to a pool that has pool_size idle, were opened again at once
+    # under load (45 connects a second, each re-preparing every statement, a third of the again
+    # path's CPU). A request that finds them all busy waits for one (docs/operating.md).
+    engine = create_async_engine(
+        full, pool_size=pool_size, max_overflow=0, pool_pre_ping=False, connect_args=connect_args
+    )
+    _count_checkouts(engine)
+    return engine
+
+
+def _unique_statement_name() -> str:
+    return f"__tollway_{uuid.uuid4().hex}__"
+
+
+def _count_checkouts(engine: AsyncEngine) -> None:
+    """Keeps ``tollway_db_pool_connections_in_use`` up to date."""
+    event.listen(engine.sync_engine.pool, "checkout", lambda *_: DB_POOL_IN_USE.inc())
+    event.listen(engine.sync_engine.pool, "checkin", lambda *_: DB_POOL_IN_USE.dec())
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -66,10 +93,14 @@ class Sessions(async_sessionmaker[AsyncSession]):
     COMMIT/ROLLBACK round trips around it (two of three round trips of a lone INSERT). On SQLite,
     where a round trip is a function call, it is an ordinary session."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, autocommit: bool = True) -> None:
         super().__init__(engine, expire_on_commit=False, autoflush=False)
         postgres = engine.dialect.name == "postgresql"
-        self._single = engine.execution_options(isolation_level="AUTOCOMMIT") if postgres else engine
+        # Behind PgBouncer in transaction mode (autocommit=False) every statement runs in a
+        # transaction: SQLAlchemy prepares a statement and then executes it, two exchanges that
+        # PgBouncer may send to different server connections unless a transaction pins them.
+        use_autocommit = postgres and autocommit
+        self._single = engine.execution_options(isolation_level="AUTOCOMMIT") if use_autocommit else engine
 
     def single(self) -> AsyncSession:
         return self(bind=self._single)
@@ -92,8 +123,9 @@ class Sessions(async_sessionmaker[AsyncSession]):
 Reader = AsyncSession | AsyncConnection
 
 
-def sessionmaker(engine: AsyncEngine) -> Sessions:
-    return Sessions(engine)
+def sessionmaker(engine: AsyncEngine, *, autocommit: bool = True) -> Sessions:
+    """``autocommit=False`` for PgBouncer in transaction mode (see ``Sessions``)."""
+    return Sessions(engine, autocommit=autocommit)
 
 
 def _sqlite_begin(conn: Any) -> None:

@@ -34,8 +34,12 @@ def _upgrade(connection: Connection) -> None:
     command.upgrade(_config(connection), "head")
 
 
-def _current(connection: Connection) -> str | None:
+def current_of(connection: Connection) -> str | None:
+    """The revision of the database behind ``connection`` (for ``AsyncConnection.run_sync``)."""
     return MigrationContext.configure(connection).get_current_revision()
+
+
+_current = current_of
 
 
 async def upgrade(url: str) -> None:

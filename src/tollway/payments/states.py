@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tollway.db.models import Payment
 from tollway.errors import BusinessError
+from tollway.observability.metrics import payment_reached
 
 
 class PaymentStatus(StrEnum):
@@ -70,6 +71,7 @@ def transition(payment: Payment, to: PaymentStatus, at: datetime) -> None:
     if not can_transition(payment.status, to):
         raise IllegalTransition(payment, to)
     payment.status = to
+    payment_reached(to, payment.pay_method)
     payment.updated_at = at
     payment.merchant_uid_hold = payment.merchant_uid if to in HOLDS_MERCHANT_UID else None
     if payment.pg_op == PgOp.APPROVE:

@@ -18,12 +18,15 @@ import os
 import secrets
 from pathlib import Path
 
+import structlog
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 _PREFIX = "tv1"  # sealed directly under the master key (data keys; values from before data keys)
 _DATA_PREFIX = "tv2"  # sealed under a data key
 DATA_KEY_PURPOSE = "vault.data_key"
+
+_log = structlog.get_logger("tollway.vault")
 
 
 class VaultError(Exception):
@@ -168,4 +171,8 @@ def load_master_key(env_value: str, key_file: Path, *, create: bool) -> bytes:
     fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(base64.b64encode(key).decode() + "\n")
+    _log.warning(
+        "created a new master key: keep it safe, the secrets sealed under it cannot be opened without it",
+        path=str(key_file),
+    )
     return key

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import socket
@@ -25,6 +26,8 @@ from sqlalchemy import or_, select, update
 
 from tollway.clock import to_unix
 from tollway.db.models import WebhookAttempt, WebhookNotification
+from tollway.observability.logs import bound, new_request_id
+from tollway.observability.metrics import WEBHOOK_ATTEMPTS
 from tollway.services import Services
 from tollway.webhooks import outbox, signing
 
@@ -80,8 +83,23 @@ class Deliverer:
                 async with self.services.sessions() as session:
                     secrets[merchant_id] = await signing.live_secrets(session, self.services.keyring, merchant_id, now)
                     await session.commit()
-            await asyncio.gather(*(self.deliver(row, secrets[row.merchant_id]) for row in claimed))
+            await asyncio.gather(*(self._deliver_logged(row, secrets[row.merchant_id]) for row in claimed))
         return len(claimed)
+
+    async def _deliver_logged(self, row: WebhookNotification, secrets: list[str]) -> None:
+        with bound(request_id=new_request_id("wh-"), webhook_id=row.webhook_id):
+            await self.deliver(row, secrets)
+
+    async def hand_back(self) -> int:
+        """Puts this deliverer's unfinished claims back in the queue (a stop cut a round short)."""
+        async with self.services.sessions() as session:
+            result = await session.execute(
+                update(WebhookNotification)
+                .where(WebhookNotification.claimed_by == self.name, WebhookNotification.state == "delivering")
+                .values(state="pending", claimed_by=None, claimed_at=None)
+            )
+            await session.commit()
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def run_until_idle(self) -> DeliveryStats:
         while await self.round():
@@ -153,10 +171,13 @@ class Deliverer:
         if ok:
             values = {"state": "delivered", "delivered_at": at, "last_error": None}
             self.stats.delivered += 1
+            WEBHOOK_ATTEMPTS.labels("delivered").inc()
         elif attempts >= row.max_attempts:
             values = {"state": "failed", "last_error": error or f"HTTP {status}"}
             self.stats.failed += 1
+            WEBHOOK_ATTEMPTS.labels("failed").inc()
         else:
+            WEBHOOK_ATTEMPTS.labels("retry").inc()
             values = {
                 "state": "pending",
                 "next_attempt_at": at + backoff(attempts),
@@ -215,15 +236,24 @@ async def replay(
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-async def run_periodically(services: Services, interval: float = 1.0) -> None:
-    """The delivery loop of ``tollway serve`` and ``tollway worker``."""
+async def run_periodically(services: Services, interval: float = 1.0, stop: asyncio.Event | None = None) -> None:
+    """The delivery loop of ``tollway serve`` and ``tollway worker``. Setting ``stop`` drains it:
+    no new claim, the round in flight finishes (each delivery times out after 30 s), then it
+    returns. Cancelled instead, it hands back what it had claimed, so nothing waits for a lease."""
     deliverer = Deliverer(services)
-    while True:
-        try:
-            if not await deliverer.round():
-                await asyncio.sleep(interval)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.error("webhook round failed", error_type=type(exc).__name__)
-            await asyncio.sleep(interval)
+    stop = stop or asyncio.Event()
+    try:
+        while not stop.is_set():
+            try:
+                if not await deliverer.round():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), interval)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.error("webhook round failed", error_type=type(exc).__name__)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), interval)
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.shield(deliverer.hand_back())

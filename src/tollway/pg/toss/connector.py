@@ -9,13 +9,17 @@
 
 from __future__ import annotations
 
+import re
+import time
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import orjson
+import structlog
 
 from tollway import logsafety
+from tollway.observability.metrics import PG_CALLS
 from tollway.pg.base import (
     Buyer,
     CancelRequest,
@@ -35,6 +39,45 @@ from tollway.vault import Secret
 logsafety.install()  # the billing key travels in URL paths, which httpx logs
 
 LIVE_BASE_URL = "https://api.tosspayments.com"
+
+log = structlog.get_logger("tollway.pg")
+
+#: (method, path pattern, operation): the operation label of a call's metrics and log line. The
+#: patterns never capture a value: billing keys and payment keys stay out of labels and logs.
+_OPERATIONS = [
+    (method, re.compile(pattern), operation)
+    for method, pattern, operation in (
+        ("POST", r"/v1/payments/confirm", "confirm"),
+        ("POST", r"/v1/payments/key-in", "key_in"),
+        ("POST", r"/v1/payments/[^/]+/cancel", "cancel"),
+        ("GET", r"/v1/payments/orders/[^/]+", "get_payment_by_order"),
+        ("GET", r"/v1/payments/[^/]+", "get_payment"),
+        ("POST", r"/v1/billing/authorizations/card", "issue_billing_key"),
+        ("POST", r"/v1/billing/authorizations/issue", "issue_billing_key_from_auth"),
+        ("POST", r"/v1/billing/[^/]+", "charge_billing_key"),
+        ("DELETE", r"/v1/billing/[^/]+", "delete_billing_key"),
+        ("POST", r"/_sandbox/virtual-accounts/[^/]+/deposit", "sandbox_deposit"),
+    )
+]
+
+
+def operation_of(method: str, path: str) -> str:
+    for m, pattern, operation in _OPERATIONS:
+        if m == method and pattern.fullmatch(path):
+            return operation
+    return f"{method.lower()}_other"
+
+
+def _outcome(exc: BaseException | None) -> str:
+    if exc is None:
+        return "ok"
+    if isinstance(exc, PgNotFound):
+        return "not_found"
+    if isinstance(exc, PgDeclined):
+        return "declined"
+    if isinstance(exc, PgRejected):
+        return "rejected"
+    return "unknown"
 
 
 class TossConnector:
@@ -117,6 +160,31 @@ class TossConnector:
         return await self._send("POST", path, body, idempotency_key, limits or self._timeout)
 
     async def _send(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None,
+        idempotency_key: str | None,
+        limits: httpx.Timeout,
+    ) -> Any:
+        """One call, timed and counted by operation and outcome (``tollway_pg_call_duration_seconds``)
+        and logged with the request id of whatever made it."""
+        operation = operation_of(method, path)
+        started = time.perf_counter()
+        failure: BaseException | None = None
+        try:
+            return await self._call(method, path, body, idempotency_key, limits)
+        except BaseException as exc:
+            failure = exc
+            raise
+        finally:
+            elapsed = time.perf_counter() - started
+            outcome = _outcome(failure)
+            PG_CALLS.labels(operation, outcome).observe(elapsed)
+            code = failure.code if isinstance(failure, PgError) else None
+            log.info("pg call", operation=operation, outcome=outcome, code=code, ms=round(elapsed * 1000, 1))
+
+    async def _call(
         self,
         method: str,
         path: str,

@@ -1,0 +1,122 @@
+"""``/metrics``: off the public listener unless a token is set, and the series moving with the work."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import insert
+
+from tests.api.routes.pg_helpers import DECLINE, HANG, onetime, v1_client
+from tests.conftest import MerchantFixture
+from tollway.clock import ManualClock
+from tollway.db.models import PaymentSchedule
+from tollway.observability.routes import scrape
+from tollway.services import Services
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+async def samples(services: Services) -> Samples:
+    text, _ = await scrape(services)
+    found: Samples = {}
+    for family in text_string_to_metric_families(text.decode()):
+        for sample in family.samples:
+            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return found
+
+
+def value(found: Samples, name: str, **labels: str) -> float:
+    return found.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+async def test_metrics_are_not_on_the_public_listener_without_a_token(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    assert (await client.get("/metrics")).status_code == 404
+    services.settings.metrics_token = "s3cret-scrape-token"
+    assert (await client.get("/metrics")).status_code == 404
+    assert (await client.get("/metrics", headers={"Authorization": "Bearer wrong"})).status_code == 404
+    answer = await client.get("/metrics", headers={"Authorization": "Bearer s3cret-scrape-token"})
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
+    assert "tollway_http_request_duration_seconds" in answer.text
+
+
+async def test_payments_pg_calls_and_requests_move_their_series(
+    live: str, merchant: MerchantFixture, services: Services
+) -> None:
+    before = await samples(services)
+    async with v1_client(live, merchant) as api:
+        paid = await api.post("/subscribe/payments/onetime", json=onetime("m-1"))
+        assert paid.json()["response"]["status"] == "paid"
+        declined = await api.post("/subscribe/payments/onetime", json=onetime("m-2", card=DECLINE))
+        assert declined.json()["response"]["status"] == "failed"
+        assert (await api.get("/payments/imp_000000000000")).status_code == 404
+    after = await samples(services)
+
+    def moved(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    route = {"route": "/subscribe/payments/onetime", "method": "POST", "status": "200"}
+    assert moved("tollway_http_request_duration_seconds_count", **route) == 2
+    lookup = {"route": "/payments/{imp_uid}", "method": "GET", "status": "404"}
+    assert moved("tollway_http_request_duration_seconds_count", **lookup) == 1
+    # the sandbox's own routes are counted under their templates, mount prefix included
+    assert (
+        moved(
+            "tollway_http_request_duration_seconds_count",
+            route="/sandbox/toss/v1/payments/key-in",
+            method="POST",
+            status="200",
+        )
+        == 1
+    )
+    assert moved("tollway_payments_total", status="paid", method="card") == 1
+    assert moved("tollway_payments_total", status="failed", method="card") == 1
+    assert moved("tollway_pg_call_duration_seconds_count", operation="key_in", outcome="ok") == 1
+    assert moved("tollway_pg_call_duration_seconds_count", operation="key_in", outcome="declined") == 1
+    assert value(after, "tollway_db_pool_size") == services.settings.db_pool_size
+    assert ("tollway_db_pool_connections_in_use", ()) in after
+
+
+async def test_the_database_gauges_show_backlogs_and_their_age(
+    live: str, merchant: MerchantFixture, services: Services, clock: ManualClock
+) -> None:
+    async with v1_client(live, merchant) as api:
+        # a charge the PG never answers: pending, for reconciliation; and a notification queued
+        hung = await api.post("/subscribe/payments/onetime", json=onetime("m-hang", card=HANG))
+        assert hung.json()["code"] == -1
+        paid = await api.post("/subscribe/payments/onetime", json=onetime("m-hook", notice_url="http://127.0.0.1:9/h"))
+        assert paid.json()["response"]["status"] == "paid"
+    now = clock.now()
+    async with services.sessions() as session:
+        await session.execute(
+            insert(PaymentSchedule).values(
+                merchant_id=merchant.id,
+                customer_uid="cu-1",
+                merchant_uid="due-1",
+                schedule_at=now,
+                due_at=now,
+                amount=1000,
+                tax_free=0,
+                currency="KRW",
+                card_quota=0,
+                interest_free=False,
+                name="정기구독",
+                pg_provider="tosspayments",
+                pg_id="tosstest",
+                schedule_status="scheduled",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        await session.commit()
+    clock.advance(seconds=90)
+    found = await samples(services)
+    assert value(found, "tollway_pg_calls_pending") == 1
+    assert value(found, "tollway_pg_calls_pending_oldest_age_seconds") == timedelta(seconds=90).total_seconds()
+    assert value(found, "tollway_webhooks_queue_depth") == 1
+    assert value(found, "tollway_webhooks_oldest_undelivered_age_seconds") == 90
+    assert value(found, "tollway_schedules_due") == 1
+    assert value(found, "tollway_schedules_lag_seconds") == 90
