@@ -4,13 +4,15 @@ against freshly built services with errors turned into one clear line."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy.exc import SQLAlchemyError
 
 from tollway.config import Settings
@@ -110,12 +112,43 @@ def run(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
         fail(f"database error on {safe_url(settings.resolved_database_url())}: {describe(exc)}")
 
 
+@contextmanager
+def progress(description: str) -> Iterator[Callable[[int, int | None], None]]:
+    """A progress bar for long work: ``update(done, total)`` moves it (``total=None``: a spinner
+    and a count). Drawn only on a terminal, and gone once the work is done."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,  # a pipe or a log file gets the result lines only
+    ) as bar:
+        task = bar.add_task(description, total=None)
+
+        def update(done: int, total: int | None = None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
 def upgrade(settings: Settings) -> None:
     url = settings.resolved_database_url()
+    applied: list[str] = []
     try:
-        asyncio.run(migrate.upgrade(url))
+        with progress(f"migrating {safe_url(url)}") as update:
+
+            def step(revision: str) -> None:
+                applied.append(revision)
+                update(len(applied), None)
+
+            asyncio.run(migrate.upgrade(url, step))
     except Exception as exc:
         fail(f"cannot migrate {safe_url(url)}: {describe(exc)}")
+    if applied:
+        console.print(f"applied {len(applied)} migration(s): {', '.join(applied)}")
 
 
 def safe_url(url: str) -> str:

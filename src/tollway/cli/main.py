@@ -14,6 +14,7 @@ from tollway.cli.common import (
     DatabaseOpt,
     DataDirOpt,
     console,
+    progress,
     require_database,
     run,
     safe_url,
@@ -129,9 +130,9 @@ def reconcile(
 
     async def work(services: Any) -> ReconcileReport:
         age = timedelta(seconds=min_age) if min_age is not None else None
-        return await run_reconcile(services, min_age=age)
+        with progress("asking the PG about pending calls") as update:
+            return await run_reconcile(services, min_age=age, progress=update)
 
-    console.print("asking the PG about pending calls …")
     report = run(settings, work)
     for label, items in (
         ("paid", report.paid),

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tollway.cli.common import DatabaseOpt, DataDirOpt, console, run, settings_from
+from tollway.cli.common import DatabaseOpt, DataDirOpt, console, progress, run, settings_from
 
 app = typer.Typer(help="The vault's data keys: status and rotation.", no_args_is_help=True)
 
@@ -54,7 +54,14 @@ def vault_rotate(
     new_master = Vault(load_master_key("", new_master_key_file, create=False)) if new_master_key_file else None
 
     async def work(services: Any) -> RotationReport:
-        report: RotationReport = await services.keyring.rotate(new_master=new_master, progress=console.print)
+        with progress("rotating the vault's keys") as update:
+            steps: list[str] = []
+
+            def step(message: str) -> None:  # each batch re-sealed, each key re-wrapped
+                steps.append(message)
+                update(len(steps), None)
+
+            report: RotationReport = await services.keyring.rotate(new_master=new_master, progress=step)
         return report
 
     report = run(settings, work)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from tollway.cli.common import DatabaseOpt, DataDirOpt, console, run, settings_from
+from tollway.cli.common import DatabaseOpt, DataDirOpt, console, fail, progress, run, settings_from
 
 app = typer.Typer(help="Notifications to merchants: settings, secrets, log and replay.", no_args_is_help=True)
 
@@ -125,16 +125,16 @@ def webhooks_replay(
     from tollway.webhooks.delivery import replay
 
     if (webhook_id is None) == (not failed):
-        console.print("[red]error:[/red] give --id ID, or --failed [--since T] [--until T]")
-        raise typer.Exit(1)
+        fail("give --id ID, or --failed [--since T] [--until T]")
 
     async def work(services: Any) -> int:
-        return await replay(
-            services,
-            webhook_id=webhook_id,
-            since=from_unix(since) if since is not None else None,
-            until=from_unix(until) if until is not None else None,
-        )
+        with progress("queueing notifications again"):
+            return await replay(
+                services,
+                webhook_id=webhook_id,
+                since=from_unix(since) if since is not None else None,
+                until=from_unix(until) if until is not None else None,
+            )
 
     count = run(settings_from(database_url, data_dir), work)
     console.print(f"{count} notification(s) queued again")

@@ -15,6 +15,7 @@ It runs on demand (``tollway reconcile``) and periodically inside ``tollway serv
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -56,14 +57,23 @@ async def pending_payments(services: Services, *, min_age: timedelta, limit: int
 
 
 async def reconcile(
-    services: Services, *, min_age: timedelta | None = None, grace: timedelta | None = None, limit: int = 500
+    services: Services,
+    *,
+    min_age: timedelta | None = None,
+    grace: timedelta | None = None,
+    limit: int = 500,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ReconcileReport:
+    """Settles what it can of the pending calls; ``progress(done, total)`` hears of each one."""
     settings = services.settings
     min_age = min_age if min_age is not None else timedelta(seconds=settings.reconcile_after_seconds)
     grace = grace if grace is not None else timedelta(seconds=settings.reconcile_grace_seconds)
     report = ReconcileReport()
-    for payment_id in await pending_payments(services, min_age=min_age, limit=limit):
+    pending = await pending_payments(services, min_age=min_age, limit=limit)
+    for done, payment_id in enumerate(pending, 1):
         await reconcile_one(services, payment_id, grace, report)
+        if progress is not None:
+            progress(done, len(pending))
     return report
 
 
