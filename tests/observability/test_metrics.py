@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import insert
 
@@ -12,6 +17,7 @@ from tests.api.routes.pg_helpers import DECLINE, HANG, onetime, v1_client
 from tests.conftest import MerchantFixture
 from tollway.clock import ManualClock
 from tollway.db.models import PaymentSchedule
+from tollway.observability import metrics
 from tollway.observability.routes import scrape
 from tollway.services import Services
 
@@ -120,3 +126,37 @@ async def test_the_database_gauges_show_backlogs_and_their_age(
     assert value(found, "tollway_webhooks_oldest_undelivered_age_seconds") == 90
     assert value(found, "tollway_schedules_due") == 1
     assert value(found, "tollway_schedules_lag_seconds") == 90
+
+
+def test_processes_sharing_a_multiprocess_dir_are_added_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PROMETHEUS_MULTIPROC_DIR: two processes record; a scrape of either shows their sum."""
+    record = "from tollway.observability import metrics; metrics.WEBHOOK_ATTEMPTS.labels('delivered').inc(3)"
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    for _ in range(2):
+        subprocess.run([sys.executable, "-c", record], env=env, check=True, timeout=60)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    text, _ = metrics.render()
+    found = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text.decode())
+        for s in family.samples
+    }
+    assert found[("tollway_webhook_attempts_total", (("outcome", "delivered"),))] == 6
+
+
+async def test_the_grafana_dashboard_only_uses_series_that_exist(services: Services) -> None:
+    """docs/grafana-dashboard.json parses, and every series it queries is one Tollway exposes."""
+    import json
+    import re
+
+    dashboard = json.loads((Path(__file__).parents[2] / "docs" / "grafana-dashboard.json").read_text())
+    queried = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel.get("targets", [])
+        for name in re.findall(r"tollway_[a-z_]+", target["expr"])
+    }
+    text, _ = await scrape(services)
+    exposed = {family.name for family in text_string_to_metric_families(text.decode())}  # HELP/TYPE even unused
+    bases = {re.sub(r"_(bucket|count|sum|total)$", "", name) for name in queried}
+    assert bases and bases <= exposed, bases - exposed
