@@ -451,6 +451,8 @@ class WebhookNotification(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: the request id (X-Request-Id) of the change it reports: logged with each attempt and sent
+    request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
 
 class WebhookAttempt(Base):

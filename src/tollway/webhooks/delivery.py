@@ -87,7 +87,8 @@ class Deliverer:
         return len(claimed)
 
     async def _deliver_logged(self, row: WebhookNotification, secrets: list[str]) -> None:
-        with bound(request_id=new_request_id("wh-"), webhook_id=row.webhook_id):
+        """Logged under the request id of the change it reports (or one of its own)."""
+        with bound(request_id=row.request_id or new_request_id("wh-"), webhook_id=row.webhook_id):
             await self.deliver(row, secrets)
 
     async def hand_back(self) -> int:
@@ -144,6 +145,8 @@ class Deliverer:
             "webhook-timestamp": str(timestamp),
             "webhook-signature": " ".join(signing.sign(s, row.webhook_id, timestamp, body) for s in secrets),
         }
+        if row.request_id:
+            headers["X-Request-Id"] = row.request_id  # the merchant can match it to its own request
         started = time.monotonic()
         status: int | None = None
         excerpt: str | None = None

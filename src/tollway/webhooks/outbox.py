@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tollway.db.models import Payment, WebhookNotification, WebhookSettings
+from tollway.observability.logs import current_request_id
 
 DEFAULT_ATTEMPTS = 12
 
@@ -66,6 +67,7 @@ async def enqueue(
             attempts=0,
             next_attempt_at=at,
             created_at=at,
+            request_id=current_request_id(),
         )
         for url in dict.fromkeys(urls)
     ]
