@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from tests.api.routes.pg_helpers import sandbox_ledger, v1_client
+from tests.billing.schedule_rows import due_schedule
 from tests.billing.test_customers import card
 from tests.billing.test_worker_processes import executed, start_worker
 from tests.conftest import MerchantFixture
@@ -35,24 +36,8 @@ async def test_sigterm_drains_a_worker_and_leaves_nothing_claimed(
     async with v1_client(live, merchant) as api:
         assert (await api.post("/subscribe/customers/cu-1", json=card())).json()["code"] == 0
     now = clock.now()
-    row = {
-        "merchant_id": merchant.id,
-        "customer_uid": "cu-1",
-        "schedule_at": now,
-        "due_at": now,
-        "tax_free": 0,
-        "currency": "KRW",
-        "card_quota": 0,
-        "interest_free": False,
-        "name": "정기구독",
-        "pg_provider": "tosspayments",
-        "pg_id": "tosstest",
-        "schedule_status": "scheduled",
-        "created_at": now,
-        "updated_at": now,
-    }
     async with services.sessions() as session:
-        rows = [{**row, "merchant_uid": f"drain-{i}", "amount": 1000 + i} for i in range(SCHEDULES)]
+        rows = [due_schedule(merchant.id, f"drain-{i}", now, 1000 + i) for i in range(SCHEDULES)]
         await session.execute(insert(PaymentSchedule), rows)
         await session.commit()
 
@@ -108,26 +93,7 @@ async def test_a_stopped_worker_hands_back_a_charge_left_without_an_answer(
     services.sandbox.config = dataclasses.replace(services.sandbox.config, charge_latency_seconds=1.0)
     now = clock.now()
     async with services.sessions() as session:
-        await session.execute(
-            insert(PaymentSchedule).values(
-                merchant_id=merchant.id,
-                customer_uid="cu-1",
-                merchant_uid="lost-answer",
-                schedule_at=now,
-                due_at=now,
-                amount=5000,
-                tax_free=0,
-                currency="KRW",
-                card_quota=0,
-                interest_free=False,
-                name="정기구독",
-                pg_provider="tosspayments",
-                pg_id="tosstest",
-                schedule_status="scheduled",
-                created_at=now,
-                updated_at=now,
-            )
-        )
+        await session.execute(insert(PaymentSchedule).values(**due_schedule(merchant.id, "lost-answer", now, 5000)))
         await session.commit()
     lease = timedelta(seconds=120)
     first = Worker(services, concurrency=4, lease=lease)

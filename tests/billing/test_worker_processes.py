@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from tests.api.routes.pg_helpers import sandbox_ledger, v1_client
+from tests.billing.schedule_rows import due_schedule
 from tests.billing.test_customers import card
 from tests.conftest import TEST_MASTER_KEY, TEST_POOL_SIZE, MerchantFixture
 from tollway.clock import ManualClock
@@ -70,27 +71,7 @@ async def test_sigkill_mid_run_loses_nothing_and_charges_nothing_twice(
     async with services.sessions() as session:
         await session.execute(
             insert(PaymentSchedule),
-            [
-                {
-                    "merchant_id": merchant.id,
-                    "customer_uid": "cu-1",
-                    "merchant_uid": f"kill-{i}",
-                    "schedule_at": now,
-                    "due_at": now,
-                    "amount": 1000 + i,
-                    "tax_free": 0,
-                    "currency": "KRW",
-                    "card_quota": 0,
-                    "interest_free": False,
-                    "name": "정기구독",
-                    "pg_provider": "tosspayments",
-                    "pg_id": "tosstest",
-                    "schedule_status": "scheduled",
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for i in range(SCHEDULES)
-            ],
+            [due_schedule(merchant.id, f"kill-{i}", now, 1000 + i) for i in range(SCHEDULES)],
         )
         await session.commit()
 

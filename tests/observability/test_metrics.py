@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import insert
 
 from tests.api.routes.pg_helpers import DECLINE, HANG, onetime, v1_client
+from tests.billing.schedule_rows import due_schedule
 from tests.conftest import MerchantFixture
 from tollway.clock import ManualClock
 from tollway.db.models import PaymentSchedule
@@ -97,26 +98,7 @@ async def test_the_database_gauges_show_backlogs_and_their_age(
         assert paid.json()["response"]["status"] == "paid"
     now = clock.now()
     async with services.sessions() as session:
-        await session.execute(
-            insert(PaymentSchedule).values(
-                merchant_id=merchant.id,
-                customer_uid="cu-1",
-                merchant_uid="due-1",
-                schedule_at=now,
-                due_at=now,
-                amount=1000,
-                tax_free=0,
-                currency="KRW",
-                card_quota=0,
-                interest_free=False,
-                name="정기구독",
-                pg_provider="tosspayments",
-                pg_id="tosstest",
-                schedule_status="scheduled",
-                created_at=now,
-                updated_at=now,
-            )
-        )
+        await session.execute(insert(PaymentSchedule).values(**due_schedule(merchant.id, "due-1", now)))
         await session.commit()
     clock.advance(seconds=90)
     found = await samples(services)

@@ -52,6 +52,18 @@ PG_DUMP_ADVICE = (
 )
 
 
+def _sqlite_url(database_url: str | None, data_dir: Path | None, file: Path) -> str:
+    """The SQLite database's URL; on PostgreSQL, the pg_dump advice and exit 1 (nothing was done:
+    a script must not take the advice for a backup)."""
+    from tollway.db.engine import is_sqlite
+
+    url = settings_from(database_url, data_dir).resolved_database_url()
+    if not is_sqlite(url):
+        console.print(PG_DUMP_ADVICE.format(file=file, url=safe_url(url)))
+        raise typer.Exit(1)
+    return url
+
+
 @app.command("backup")
 def db_backup(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="a new file to write the backup to")],
@@ -60,12 +72,8 @@ def db_backup(
 ) -> None:
     """Copy the SQLite database to FILE while Tollway runs (for PostgreSQL: the pg_dump advice)."""
     from tollway.db import backup
-    from tollway.db.engine import is_sqlite
 
-    url = settings_from(database_url, data_dir).resolved_database_url()
-    if not is_sqlite(url):
-        console.print(PG_DUMP_ADVICE.format(file=file, url=safe_url(url)))
-        raise typer.Exit(1)  # nothing was written: a script must not take this for a backup
+    url = _sqlite_url(database_url, data_dir, file)
     try:
         with progress("backing up") as update:
             revision = backup.backup(backup.sqlite_path(url), file, update)
@@ -86,12 +94,8 @@ def db_restore(
 ) -> None:
     """Replace the SQLite database with a backup (for PostgreSQL: the pg_restore advice)."""
     from tollway.db import backup
-    from tollway.db.engine import is_sqlite
 
-    url = settings_from(database_url, data_dir).resolved_database_url()
-    if not is_sqlite(url):
-        console.print(PG_DUMP_ADVICE.format(file=file, url=safe_url(url)))
-        raise typer.Exit(1)
+    url = _sqlite_url(database_url, data_dir, file)
     try:
         target = backup.sqlite_path(url)
         if target.exists() and not force:

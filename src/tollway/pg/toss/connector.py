@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote
 
@@ -66,6 +68,25 @@ def operation_of(method: str, path: str) -> str:
         if m == method and pattern.fullmatch(path):
             return operation
     return f"{method.lower()}_other"
+
+
+@contextmanager
+def _observed(operation: str) -> Iterator[None]:
+    """Times one call and counts it by operation and outcome (``tollway_pg_call_duration_seconds``);
+    logs it with the request id of whatever made it (bound in the log context)."""
+    started = time.perf_counter()
+    failure: BaseException | None = None
+    try:
+        yield
+    except BaseException as exc:
+        failure = exc
+        raise
+    finally:
+        elapsed = time.perf_counter() - started
+        outcome = _outcome(failure)
+        PG_CALLS.labels(operation, outcome).observe(elapsed)
+        code = failure.code if isinstance(failure, PgError) else None
+        log.info("pg call", operation=operation, outcome=outcome, code=code, ms=round(elapsed * 1000, 1))
 
 
 def _outcome(exc: BaseException | None) -> str:
@@ -167,58 +188,35 @@ class TossConnector:
         idempotency_key: str | None,
         limits: httpx.Timeout,
     ) -> Any:
-        """One call, timed and counted by operation and outcome (``tollway_pg_call_duration_seconds``)
-        and logged with the request id of whatever made it."""
-        operation = operation_of(method, path)
-        started = time.perf_counter()
-        failure: BaseException | None = None
-        try:
-            return await self._call(method, path, body, idempotency_key, limits)
-        except BaseException as exc:
-            failure = exc
-            raise
-        finally:
-            elapsed = time.perf_counter() - started
-            outcome = _outcome(failure)
-            PG_CALLS.labels(operation, outcome).observe(elapsed)
-            code = failure.code if isinstance(failure, PgError) else None
-            log.info("pg call", operation=operation, outcome=outcome, code=code, ms=round(elapsed * 1000, 1))
-
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        body: dict[str, Any] | None,
-        idempotency_key: str | None,
-        limits: httpx.Timeout,
-    ) -> Any:
-        headers = {"Authorization": self._auth, "Accept": "application/json"}
-        content: bytes | None = None
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-            content = orjson.dumps(body)
-        if idempotency_key is not None:
-            headers["Idempotency-Key"] = idempotency_key
-        if self._test_code:
-            headers["TossPayments-Test-Code"] = self._test_code
-        try:
-            response = await self._http.request(
-                method, self._base + path, content=content, headers=headers, timeout=limits
-            )
-        except httpx.TimeoutException as exc:
-            raise PgUnknown("TIMEOUT", f"Toss did not answer in time ({type(exc).__name__})") from None
-        except httpx.TransportError as exc:
-            raise PgUnknown("NETWORK_ERROR", f"Toss could not be reached ({type(exc).__name__})") from None
-        finally:
-            content = None  # drop the clear card data as soon as the request is gone
-        if 200 <= response.status_code < 300:
-            if not response.content:
-                return None
+        with _observed(operation_of(method, path)):
+            headers = {"Authorization": self._auth, "Accept": "application/json"}
+            content: bytes | None = None
+            if body is not None:
+                headers["Content-Type"] = "application/json"
+                content = orjson.dumps(body)
+            if idempotency_key is not None:
+                headers["Idempotency-Key"] = idempotency_key
+            if self._test_code:
+                headers["TossPayments-Test-Code"] = self._test_code
             try:
-                return orjson.loads(response.content)
-            except orjson.JSONDecodeError:
-                raise PgUnknown("BAD_RESPONSE", f"Toss answered {response.status_code} with a non-JSON body") from None
-        raise _error(response)
+                response = await self._http.request(
+                    method, self._base + path, content=content, headers=headers, timeout=limits
+                )
+            except httpx.TimeoutException as exc:
+                raise PgUnknown("TIMEOUT", f"Toss did not answer in time ({type(exc).__name__})") from None
+            except httpx.TransportError as exc:
+                raise PgUnknown("NETWORK_ERROR", f"Toss could not be reached ({type(exc).__name__})") from None
+            finally:
+                content = None  # drop the clear card data as soon as the request is gone
+            if 200 <= response.status_code < 300:
+                if not response.content:
+                    return None
+                try:
+                    return orjson.loads(response.content)
+                except orjson.JSONDecodeError:
+                    status = response.status_code
+                    raise PgUnknown("BAD_RESPONSE", f"Toss answered {status} with a non-JSON body") from None
+            raise _error(response)
 
     @staticmethod
     def _payment(raw: Any) -> PgPayment:
