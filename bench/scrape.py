@@ -25,7 +25,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 ADMIN = os.environ.get("TOLLWAY_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-DB_NAME = "tollway_bench_scrape"
+DB_NAME = os.environ.get("TOLLWAY_BENCH_SCRAPE_DB", "tollway_bench_scrape")
 MASTER_KEY = "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s="
 APPROVE, DECLINE, HANG = "4330-1234-1234-0005", "4330-1234-1234-0013", "4330-1234-1234-0070"
 CARD = {"expiry": "2030-12", "birth": "900101", "pwd_2digit": "12"}
@@ -174,11 +174,11 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=120)
         asyncio.run(_admin(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"))
-    print(f"{'series':<60} {'before':>10} {'during':>10} {'after':>10}")
+    print(f"{'series':<96} {'before':>8} {'during':>8} {'after':>8}")
     for name, labels in SHOWN:
         label = ",".join(f'{k}="{v}"' for k, v in labels.items())
         row = [pick(snap, name, labels) for snap in (before, during, after)]
-        print(f"{name + ('{' + label + '}' if label else ''):<60} " + " ".join(f"{v:>10.2f}" for v in row))
+        print(f"{name + ('{' + label + '}' if label else ''):<96} " + " ".join(f"{v:>8.2f}" for v in row))
 
 
 if __name__ == "__main__":

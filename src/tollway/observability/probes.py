@@ -78,12 +78,12 @@ class SnapshotCollector(Collector):
         rows: Iterable[tuple[str, str, float]] = (
             (
                 "tollway_pg_calls_pending",
-                "PG calls without a recorded answer (awaiting reconciliation).",
+                "PG calls without a recorded answer: in flight, or (past the reconcile delay) awaiting reconciliation.",
                 s.pending_pg_calls,
             ),
             (
                 "tollway_pg_calls_pending_oldest_age_seconds",
-                "Age of the oldest PG call without a recorded answer (0 when none).",
+                "Age of the oldest PG call without a recorded answer (0 if none); past the reconcile delay: stuck.",
                 s.oldest_pg_call_age,
             ),
             (
