@@ -169,6 +169,7 @@ def worker(
         runner = new_worker(services)
         if once:
             stats = await runner.run_until_idle()
+            await runner.hand_back()  # charges left without an answer: recoverable at once
             await Deliverer(services).run_until_idle()
             return stats
         notifier_stop = asyncio.Event()
