@@ -71,6 +71,7 @@ async def test_a_receipt_is_issued_in_progress_then_completed(
 async def test_cancels_are_records_of_their_own(toss: httpx.AsyncClient, clock: ManualClock) -> None:
     r = (await toss.post("/v1/cash-receipts", json=receipt(amount=10000, taxFreeAmount=1000))).json()
     key = r["receiptKey"]
+    clock.advance(seconds=1)
     part = await toss.post(f"/v1/cash-receipts/{key}/cancel", json={"amount": 4000}, headers={"Idempotency-Key": "c1"})
     assert part.status_code == 200, part.text
     assert (part.json()["receiptKey"], part.json()["transactionType"], part.json()["amount"]) == (
@@ -80,6 +81,7 @@ async def test_cancels_are_records_of_their_own(toss: httpx.AsyncClient, clock: 
     )
     over = await toss.post(f"/v1/cash-receipts/{key}/cancel", json={"amount": 6001})
     assert (over.status_code, over.json()["code"]) == (403, "NOT_CANCELABLE_AMOUNT")
+    clock.advance(seconds=1)
     rest = (await toss.post(f"/v1/cash-receipts/{key}/cancel", json={})).json()
     assert (rest["receiptKey"], rest["amount"]) == (f"c_{key}_1", 6000)
     nothing_left = await toss.post(f"/v1/cash-receipts/{key}/cancel", json={})

@@ -151,7 +151,7 @@ class CashReceiptsApi(SandboxCore):
         now = self.clock.now()
         records = [record for doc in docs for record in (doc, *doc[PRIVATE]["cancels"])]
         same_day = [r for r in records if _requested_on(r) == day.date()]
-        same_day.sort(key=lambda r: r["requestedAt"])
+        same_day.sort(key=lambda r: (r["requestedAt"], r["receiptKey"]))  # a stable order for the cursor
         page = same_day[cursor : cursor + limit]
         return Answer(
             200,
