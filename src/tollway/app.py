@@ -25,6 +25,7 @@ from tollway.api.routes import (
     payments,
     receipts,
     subscribe,
+    unsupported,
     users,
     vbanks,
     webhooks,
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(billing.router)
     app.include_router(vbanks.router)
     app.include_router(receipts.router)
+    app.include_router(unsupported.router)
     app.include_router(webhooks.router)
     app.include_router(checkout.router)
     app.include_router(demo.router)

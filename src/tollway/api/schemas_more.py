@@ -1,4 +1,4 @@
-"""Request bodies of the V1 routes for virtual accounts and cash receipts.
+"""Request bodies of the V1 routes for virtual accounts, cash receipts and foreign key-in.
 
 Fields V1 defines for other PGs only (``vbank_holder``, ``vbank_num``, ``product_type``,
 ``corp_reg_no``…) are accepted and ignored, as tosspayments ignores them at i'mport.
@@ -9,7 +9,17 @@ from __future__ import annotations
 from pydantic import Field
 
 from tollway.api.body import KRW, V1Body, WholeNumber
-from tollway.api.schemas import BuyerFields
+from tollway.api.schemas import BuyerFields, OnetimeBody
+
+
+class ForeignBody(OnetimeBody):
+    """``POST /subscribe/payments/foreign``: a key-in payment with a card issued abroad, which needs
+    no ``birth`` and no ``pwd_2digit`` (both are ignored when sent), and keeps no billing key."""
+
+    def __repr__(self) -> str:
+        return f"ForeignBody(merchant_uid={self.merchant_uid!r}, card=***)"
+
+    __str__ = __repr__
 
 
 class VbankBody(BuyerFields):
