@@ -295,3 +295,16 @@ async def test_an_issue_whose_answer_was_lost_is_recorded_as_issued_not_failed(
         assert lost["status"] == "ready" and lost["vbank_num"] and lost["vbank_date"] > 0
         paid = (await api.post(f"/tollway/sandbox/payments/{lost['imp_uid']}/deposit")).json()["response"]
         assert paid["status"] == "paid"
+
+
+async def test_the_demo_shops_server_issues_an_account_and_the_demo_deposits_into_it(
+    live: str, services: Services
+) -> None:
+    from tollway.bootstrap import ensure_demo_merchant
+
+    assert await ensure_demo_merchant(services) is not None
+    async with httpx.AsyncClient(base_url=live, timeout=30) as shop:
+        issued = (await shop.post("/demo/api/vbank", json={"merchant_uid": "demo-vb-1"})).json()
+        assert issued["code"] == 0 and issued["response"]["status"] == "ready" and issued["response"]["vbank_num"]
+        paid = (await shop.post("/demo/api/deposit", json={"imp_uid": issued["response"]["imp_uid"]})).json()
+        assert paid["code"] == 0 and paid["response"]["status"] == "paid"
