@@ -11,6 +11,9 @@ from pydantic import Field
 from tollway.api.body import KRW, V1Body, WholeNumber
 from tollway.api.schemas import BuyerFields, OnetimeBody
 
+#: UNIX seconds up to the year 9999, as far as a ``datetime`` goes
+MAX_UNIX = 253_370_764_800
+
 
 class ForeignBody(OnetimeBody):
     """``POST /subscribe/payments/foreign``: a key-in payment with a card issued abroad, which needs
@@ -28,7 +31,7 @@ class VbankBody(BuyerFields):
     merchant_uid: str = Field(min_length=1, max_length=40, description="고객사 주문번호")
     amount: KRW = Field(gt=0, description="입금 예정 금액 (integer KRW)")
     vbank_code: str = Field(min_length=1, max_length=8, description="은행구분코드 (KFTC, e.g. 004)")
-    vbank_due: WholeNumber = Field(description="입금기한 UNIX timestamp, in the future")
+    vbank_due: WholeNumber = Field(ge=0, le=MAX_UNIX, description="입금기한 UNIX timestamp, in the future")
     vbank_holder: str | None = Field(default=None, max_length=100, description="ignored: Toss uses the merchant's name")
     vbank_key: str | None = Field(default=None, max_length=40, description="고정식 가상계좌 키 (Toss accountKey, ≤ 13)")
     vbank_num: str | None = Field(default=None, max_length=40, description="ignored for tosspayments")
@@ -42,7 +45,7 @@ class VbankChangeBody(V1Body):
     """``PUT /vbanks/{imp_uid}``."""
 
     amount: KRW | None = Field(default=None, gt=0)
-    vbank_due: WholeNumber | None = None
+    vbank_due: WholeNumber | None = Field(default=None, ge=0, le=MAX_UNIX)
 
 
 class ReceiptBody(V1Body):

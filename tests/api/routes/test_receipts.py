@@ -152,6 +152,10 @@ async def test_bad_input_is_a_400_that_names_the_parameter_and_never_echoes_the_
             assert "ABCD" not in answer.text + str(answer.headers) and "9001011234567" not in answer.text
         external = await api.post("/receipts/external/cash-1", json={"identifier": PHONE, "amount": 1000})
         assert external.status_code == 400 and names(external, "name")
+        valid = {"identifier": PHONE, "amount": 1000, "name": "현장"}
+        for merchant_uid in ("m" * 41, "cash%01"):
+            answer = await api.post(f"/receipts/external/{merchant_uid}", json=valid)
+            assert answer.status_code == 400 and names(answer, "merchant_uid"), answer.text
     assert await count_rows(services, "cash_receipts") == 0
     assert await toss_records(live, clock) == []
 

@@ -230,6 +230,7 @@ async def test_bad_input_is_a_400_that_names_the_parameter_and_changes_nothing(
         ({"vbank_code": None}, "vbank_code"),
         ({"vbank_due": now - 60}, "vbank_due"),
         ({"vbank_due": "tomorrow"}, "vbank_due"),
+        ({"vbank_due": 10**20}, "vbank_due"),
         ({"amount": "30000"}, "amount"),
         ({"amount": 0}, "amount"),
         ({"buyer_name": None}, "buyer_name"),

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from starlette.responses import Response
 
 from tollway.api.body import body_docs, read_body
@@ -14,6 +14,8 @@ from tollway.api.schemas_more import ExternalReceiptBody, ReceiptBody
 from tollway.payments import receipts
 
 router = APIRouter(tags=["receipts"])
+#: V1's merchant_uid: at most 40 characters, no control characters (it is stored)
+MerchantUid = Annotated[str, Path(max_length=40, pattern=r"^[^\u0000-\u001f\u007f-\u009f]+$")]
 _ONE: dict[int | str, dict[str, Any]] = {
     200: {"model": Envelope[receipts.ReceiptV1]},
     400: {"model": Envelope[None]},
@@ -64,7 +66,7 @@ async def cancel_receipt(imp_uid: str, principal: PrincipalDep, services: Servic
 
 
 @router.get("/receipts/external/{merchant_uid}", summary="외부 현금영수증 발급내역 조회", responses=_EXTERNAL)
-async def get_external(merchant_uid: str, principal: PrincipalDep, services: ServicesDep) -> Response:
+async def get_external(merchant_uid: MerchantUid, principal: PrincipalDep, services: ServicesDep) -> Response:
     return ok(await receipts.get_external(services, principal.merchant_id, merchant_uid))
 
 
@@ -77,7 +79,7 @@ async def get_external(merchant_uid: str, principal: PrincipalDep, services: Ser
     openapi_extra=body_docs(ExternalReceiptBody),
 )
 async def issue_external(
-    merchant_uid: str, request: Request, principal: PrincipalDep, services: ServicesDep
+    merchant_uid: MerchantUid, request: Request, principal: PrincipalDep, services: ServicesDep
 ) -> Response:
     body = await read_body(request, ExternalReceiptBody)
     order = _order(body, name=body.name, amount=body.amount, pg=body.pg, channel_key=body.channel_key)
@@ -85,5 +87,5 @@ async def issue_external(
 
 
 @router.delete("/receipts/external/{merchant_uid}", summary="외부 현금영수증 발급취소", responses=_EXTERNAL)
-async def cancel_external(merchant_uid: str, principal: PrincipalDep, services: ServicesDep) -> Response:
+async def cancel_external(merchant_uid: MerchantUid, principal: PrincipalDep, services: ServicesDep) -> Response:
     return ok(await receipts.cancel_external(services, principal.merchant_id, merchant_uid))
