@@ -3,26 +3,15 @@ Toss's errors, and the identifier kept masked."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.conftest import MerchantFixture
-from tests.sandbox.test_app import basic
 from tollway.clock import ManualClock
 from tollway.pg.toss.wire import KST
 
-SECRET = "test_sk_tosstest"
 PHONE = "01012345678"
-
-
-@pytest.fixture
-async def toss(live: str, merchant: MerchantFixture) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=f"{live}/sandbox/toss", headers={"Authorization": basic(SECRET)}) as http:
-        yield http
 
 
 def receipt(order_id: str = "cash-order-1", amount: int = 11000, **extra: Any) -> dict[str, Any]:

@@ -3,23 +3,12 @@ deposit helper, cancelling an unpaid account, and foreign cards at key-in."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.conftest import MerchantFixture
-from tests.sandbox.test_app import basic, key_in
+from tests.sandbox.test_app import key_in
 from tollway.clock import ManualClock
-
-SECRET = "test_sk_tosstest"
-
-
-@pytest.fixture
-async def toss(live: str, merchant: MerchantFixture) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=f"{live}/sandbox/toss", headers={"Authorization": basic(SECRET)}) as http:
-        yield http
 
 
 def account(order_id: str = "va-order-1", amount: int = 30000, **extra: Any) -> dict[str, Any]:

@@ -19,7 +19,6 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 from typing_extensions import TypedDict
 
 from tollway.clock import to_unix
@@ -196,21 +195,26 @@ async def issue_for_payment(services: Services, merchant_id: int, imp_uid: str, 
 
 
 async def get_for_payment(services: Services, merchant_id: int, imp_uid: str) -> ReceiptV1:
-    async with services.sessions() as session:
-        payment = await get_payment(session, merchant_id, imp_uid)
-        row = await _latest(session, merchant_id, CashReceipt.payment_id == payment.id)
-    if row is None or row.state == ISSUING:
+    row = await _shown(
+        services, merchant_id, CashReceipt.payment_id == await _payment_id(services, merchant_id, imp_uid)
+    )
+    if row is None:
         raise NotFound(NO_RECEIPT)
     return receipt_to_v1(row, imp_uid)
 
 
 async def cancel_for_payment(services: Services, merchant_id: int, imp_uid: str) -> ReceiptV1:
-    async with services.sessions() as session:
-        payment = await get_payment(session, merchant_id, imp_uid)
-        row = await _latest(session, merchant_id, CashReceipt.payment_id == payment.id)
-    if row is None or row.state == ISSUING:
+    row = await _shown(
+        services, merchant_id, CashReceipt.payment_id == await _payment_id(services, merchant_id, imp_uid)
+    )
+    if row is None:  # V1 answers 400 for a payment whose receipt was never issued
         raise InvalidRequest(NO_RECEIPT, detail=f"no cash receipt was issued for {imp_uid}")
     return receipt_to_v1(await _cancel(services, row), imp_uid)
+
+
+async def _payment_id(services: Services, merchant_id: int, imp_uid: str) -> int:
+    async with services.sessions() as session:
+        return (await get_payment(session, merchant_id, imp_uid)).id
 
 
 # -- a stand-alone receipt --------------------------------------------------------------------
@@ -232,17 +236,15 @@ async def issue_external(
 
 
 async def get_external(services: Services, merchant_id: int, merchant_uid: str) -> ExternalReceiptV1:
-    async with services.sessions() as session:
-        row = await _latest(session, merchant_id, *_external(merchant_uid))
-    if row is None or row.state == ISSUING:
+    row = await _shown(services, merchant_id, *_external(merchant_uid))
+    if row is None:
         raise NotFound(NO_RECEIPT)
     return external_to_v1(row)
 
 
 async def cancel_external(services: Services, merchant_id: int, merchant_uid: str) -> ExternalReceiptV1:
-    async with services.sessions() as session:
-        row = await _latest(session, merchant_id, *_external(merchant_uid))
-    if row is None or row.state == ISSUING:
+    row = await _shown(services, merchant_id, *_external(merchant_uid))
+    if row is None:
         raise NotFound(NO_RECEIPT)
     return external_to_v1(await _cancel(services, row))
 
@@ -251,14 +253,17 @@ def _external(merchant_uid: str) -> tuple[ColumnElement[bool], ColumnElement[boo
     return (CashReceipt.kind == "external", CashReceipt.merchant_uid == merchant_uid)
 
 
-async def _latest(session: AsyncSession, merchant_id: int, *where: ColumnElement[bool]) -> CashReceipt | None:
-    """The newest receipt of a target that did not fail (a cancelled one still answers lookups)."""
-    return await session.scalar(
-        select(CashReceipt)
-        .where(CashReceipt.merchant_id == merchant_id, CashReceipt.state != FAILED, *where)
-        .order_by(CashReceipt.id.desc())
-        .limit(1)
-    )
+async def _shown(services: Services, merchant_id: int, *where: ColumnElement[bool]) -> CashReceipt | None:
+    """The target's newest receipt that was issued (and may since be cancelling or cancelled): one
+    that failed, or whose issue is still waiting for the PG's answer, is not shown."""
+    async with services.sessions() as session:
+        row = await session.scalar(
+            select(CashReceipt)
+            .where(CashReceipt.merchant_id == merchant_id, CashReceipt.state != FAILED, *where)
+            .order_by(CashReceipt.id.desc())
+            .limit(1)
+        )
+    return row if row is not None and row.state != ISSUING else None
 
 
 # -- the PG calls -----------------------------------------------------------------------------
