@@ -260,3 +260,18 @@ async def test_the_identifier_is_never_stored_or_logged_in_clear(
     for clear in ("01098765432", PHONE, "9001011234567"):
         for where, haystack in {"rows": rows, "logs": caplog.text, "output": out + err}.items():
             assert clear not in haystack, f"{clear} found in {where}"
+
+
+async def test_a_window_transfer_gets_a_receipt_too(live: str, merchant: MerchantFixture, clock: ManualClock) -> None:
+    from tests.checkout.test_flow import open_window, params, window_form
+
+    _, call = await open_window(live, merchant, params("trans-1", pay_method="trans"))
+    async with httpx.AsyncClient(base_url=live) as http:
+        approved = await http.post("/sandbox/toss/_sandbox/window", data=window_form(call, bank="20"))
+        await http.get(approved.headers["location"])  # the return: the transfer is confirmed
+    async with v1_client(live, merchant) as api:
+        paid = (await api.get("/payments/find/trans-1")).json()["response"]
+        assert (paid["pay_method"], paid["status"]) == ("trans", "paid")
+        issued = (await api.post(f"/receipts/{paid['imp_uid']}", json={"identifier": PHONE})).json()
+        assert issued["code"] == 0 and issued["response"]["amount"] == 15000
+    assert [x["amount"] for x in await toss_records(live, clock)] == [15000]
