@@ -6,6 +6,9 @@ Fields V1 defines for other PGs only (``vbank_holder``, ``vbank_num``, ``product
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from fastapi import Path
 from pydantic import Field
 
 from tollway.api.body import KRW, V1Body, WholeNumber
@@ -13,6 +16,10 @@ from tollway.api.schemas import BuyerFields, OnetimeBody
 
 #: UNIX seconds up to the year 9999, as far as a ``datetime`` goes
 MAX_UNIX = 253_370_764_800
+_NO_CONTROLS = r"^[^\u0000-\u001f\u007f-\u009f]+$"
+#: Path segments: V1's maximum lengths, no control characters (a NUL cannot even reach PostgreSQL)
+ImpUidPath = Annotated[str, Path(max_length=32, pattern=_NO_CONTROLS, description="포트원 거래고유번호")]
+MerchantUidPath = Annotated[str, Path(max_length=40, pattern=_NO_CONTROLS, description="고객사 주문번호")]
 
 
 class ForeignBody(OnetimeBody):

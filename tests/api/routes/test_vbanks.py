@@ -243,6 +243,9 @@ async def test_bad_input_is_a_400_that_names_the_parameter_and_changes_nothing(
             answer = await api.post("/vbanks", json=body)
             assert (answer.status_code, answer.json()["code"]) == (400, 1), (change, answer.text)
             assert names(answer, parameter), (change, answer.json(), answer.headers)
+        for path in ("/vbanks/imp_%00", f"/vbanks/imp_{'1' * 40}", "/receipts/imp_%01", "/escrows/logis/imp_%00"):
+            answer = await api.delete(path) if path.startswith("/vbanks") else await api.get(path)
+            assert answer.status_code == 400 and names(answer, "imp_uid"), (path, answer.text)
     assert await count_rows(services, "payments") == 0
     assert await sandbox_ledger(live) == []
 

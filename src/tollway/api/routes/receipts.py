@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from tollway.api.body import body_docs, read_body
 from tollway.api.deps import PrincipalDep, ServicesDep
 from tollway.api.envelope import Envelope, ok
-from tollway.api.schemas_more import ExternalReceiptBody, ReceiptBody
+from tollway.api.schemas_more import ExternalReceiptBody, ImpUidPath, MerchantUidPath, ReceiptBody
 from tollway.payments import receipts
 
 router = APIRouter(tags=["receipts"])
-#: V1's merchant_uid: at most 40 characters, no control characters (it is stored)
-MerchantUid = Annotated[str, Path(max_length=40, pattern=r"^[^\u0000-\u001f\u007f-\u009f]+$")]
 _ONE: dict[int | str, dict[str, Any]] = {
     200: {"model": Envelope[receipts.ReceiptV1]},
     400: {"model": Envelope[None]},
@@ -42,7 +40,7 @@ def _order(body: ReceiptBody, **extra: Any) -> receipts.ReceiptOrder:
 
 
 @router.get("/receipts/{imp_uid}", summary="현금영수증 발급내역 조회", responses=_ONE)
-async def get_receipt(imp_uid: str, principal: PrincipalDep, services: ServicesDep) -> Response:
+async def get_receipt(imp_uid: ImpUidPath, principal: PrincipalDep, services: ServicesDep) -> Response:
     return ok(await receipts.get_for_payment(services, principal.merchant_id, imp_uid))
 
 
@@ -55,18 +53,20 @@ async def get_receipt(imp_uid: str, principal: PrincipalDep, services: ServicesD
     responses=_ONE,
     openapi_extra=body_docs(ReceiptBody),
 )
-async def issue_receipt(imp_uid: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> Response:
+async def issue_receipt(
+    imp_uid: ImpUidPath, request: Request, principal: PrincipalDep, services: ServicesDep
+) -> Response:
     body = await read_body(request, ReceiptBody)
     return ok(await receipts.issue_for_payment(services, principal.merchant_id, imp_uid, _order(body)))
 
 
 @router.delete("/receipts/{imp_uid}", summary="현금영수증 발급취소", responses=_ONE)
-async def cancel_receipt(imp_uid: str, principal: PrincipalDep, services: ServicesDep) -> Response:
+async def cancel_receipt(imp_uid: ImpUidPath, principal: PrincipalDep, services: ServicesDep) -> Response:
     return ok(await receipts.cancel_for_payment(services, principal.merchant_id, imp_uid))
 
 
 @router.get("/receipts/external/{merchant_uid}", summary="외부 현금영수증 발급내역 조회", responses=_EXTERNAL)
-async def get_external(merchant_uid: MerchantUid, principal: PrincipalDep, services: ServicesDep) -> Response:
+async def get_external(merchant_uid: MerchantUidPath, principal: PrincipalDep, services: ServicesDep) -> Response:
     return ok(await receipts.get_external(services, principal.merchant_id, merchant_uid))
 
 
@@ -79,7 +79,7 @@ async def get_external(merchant_uid: MerchantUid, principal: PrincipalDep, servi
     openapi_extra=body_docs(ExternalReceiptBody),
 )
 async def issue_external(
-    merchant_uid: MerchantUid, request: Request, principal: PrincipalDep, services: ServicesDep
+    merchant_uid: MerchantUidPath, request: Request, principal: PrincipalDep, services: ServicesDep
 ) -> Response:
     body = await read_body(request, ExternalReceiptBody)
     order = _order(body, name=body.name, amount=body.amount, pg=body.pg, channel_key=body.channel_key)
@@ -87,5 +87,5 @@ async def issue_external(
 
 
 @router.delete("/receipts/external/{merchant_uid}", summary="외부 현금영수증 발급취소", responses=_EXTERNAL)
-async def cancel_external(merchant_uid: MerchantUid, principal: PrincipalDep, services: ServicesDep) -> Response:
+async def cancel_external(merchant_uid: MerchantUidPath, principal: PrincipalDep, services: ServicesDep) -> Response:
     return ok(await receipts.cancel_external(services, principal.merchant_id, merchant_uid))

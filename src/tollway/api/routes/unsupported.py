@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from tollway.api.deps import PrincipalDep, ServicesDep
 from tollway.api.envelope import Envelope
+from tollway.api.schemas_more import ImpUidPath
 from tollway.merchants import certifications, tiers
 from tollway.payments import escrow
 
@@ -65,7 +66,7 @@ async def certification_otp(_: PrincipalDep) -> Response:
     responses=_REFUSED,
 )
 @router.put("/escrows/logis/{imp_uid}", tags=["escrows"], summary="에스크로 배송정보 수정", responses=_REFUSED)
-async def escrow_logis(imp_uid: str, principal: PrincipalDep, services: ServicesDep) -> Response:
+async def escrow_logis(imp_uid: ImpUidPath, principal: PrincipalDep, services: ServicesDep) -> Response:
     await escrow.refuse(services, principal.merchant_id, imp_uid)
 
 

@@ -12,7 +12,7 @@ from tollway.api.charge_input import payment_request
 from tollway.api.deps import PrincipalDep, ServicesDep
 from tollway.api.envelope import Envelope, ok
 from tollway.api.routes.billing import payment_v1
-from tollway.api.schemas_more import VbankBody, VbankChangeBody
+from tollway.api.schemas_more import ImpUidPath, VbankBody, VbankChangeBody
 from tollway.errors import InvalidRequest
 from tollway.payments import vbanks
 from tollway.payments.v1 import PaymentV1, payment_to_v1
@@ -74,7 +74,7 @@ async def holder(
     responses=_PAYMENT,
     openapi_extra=body_docs(VbankChangeBody),
 )
-async def change(imp_uid: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> Response:
+async def change(imp_uid: ImpUidPath, request: Request, principal: PrincipalDep, services: ServicesDep) -> Response:
     await read_body(request, VbankChangeBody)
     await vbanks.change(services, principal.merchant_id, imp_uid)
 
@@ -86,5 +86,5 @@ async def change(imp_uid: str, request: Request, principal: PrincipalDep, servic
     "not a virtual account, or not `ready` (paid, already revoked), answers 400.",
     responses=_PAYMENT,
 )
-async def revoke(imp_uid: str, principal: PrincipalDep, services: ServicesDep) -> Response:
+async def revoke(imp_uid: ImpUidPath, principal: PrincipalDep, services: ServicesDep) -> Response:
     return ok(await payment_v1(services, await vbanks.revoke(services, principal.merchant_id, imp_uid)))
