@@ -6,10 +6,11 @@ Fields V1 defines for other PGs only (``vbank_holder``, ``vbank_num``, ``product
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import Path
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from tollway.api.body import KRW, V1Body, WholeNumber
 from tollway.api.schemas import BuyerFields, OnetimeBody
@@ -17,6 +18,14 @@ from tollway.api.schemas import BuyerFields, OnetimeBody
 #: UNIX seconds up to the year 9999, as far as a ``datetime`` goes
 MAX_UNIX = 253_370_764_800
 _NO_CONTROLS = r"^[^\u0000-\u001f\u007f-\u009f]+$"
+_CONTROL = re.compile(r"[\u0000-\u001f\u007f-\u009f]")
+
+
+def _drop_controls(value: object) -> object:
+    """Names and buyer fields are shown to people: control characters go (a NUL cannot be stored)."""
+    return _CONTROL.sub(" ", value).strip() if isinstance(value, str) else value
+
+
 #: Path segments: V1's maximum lengths, no control characters (a NUL cannot even reach PostgreSQL)
 ImpUidPath = Annotated[str, Path(max_length=32, pattern=_NO_CONTROLS, description="포트원 거래고유번호")]
 MerchantUidPath = Annotated[str, Path(max_length=40, pattern=_NO_CONTROLS, description="고객사 주문번호")]
@@ -71,6 +80,8 @@ class ReceiptBody(V1Body):
     tax_free: KRW | None = Field(default=None, ge=0, description="발행금액 중 면세금액 (default 0)")
     vat_amount: KRW | None = Field(default=None, ge=0, description="ignored: Toss computes the VAT")
 
+    _text = field_validator("buyer_name", "buyer_email", "buyer_tel", mode="before")(_drop_controls)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(identifier=***)"
 
@@ -85,3 +96,5 @@ class ExternalReceiptBody(ReceiptBody):
     pg: str | None = Field(default=None, max_length=100)
     channel_key: str | None = Field(default=None, max_length=64)
     pay_method: str | None = Field(default=None, max_length=16, description="trans or vbank (ignored)")
+
+    _name = field_validator("name", mode="before")(_drop_controls)

@@ -251,9 +251,8 @@ async def test_the_identifier_is_never_stored_or_logged_in_clear(
     async with v1_client(live, merchant) as api:
         paid = await paid_account(api, clock)
         assert (await api.post(f"/receipts/{paid['imp_uid']}", json={"identifier": PHONE})).json()["code"] == 0
-        await api.post(
-            "/receipts/external/cash-2", json={"name": "현장", "amount": 5000, "identifier": "9001011234567"}
-        )
+        external = {"name": "현장\x00결제", "amount": 5000, "identifier": "9001011234567", "buyer_name": "홍\x00길동"}
+        assert (await api.post("/receipts/external/cash-2", json=external)).json()["code"] == 0  # NULs dropped
     rows = await dump_rows(services)
     out, err = capfd.readouterr()
     assert "*******5432" in rows  # the scan sees what is stored: the masked form only
