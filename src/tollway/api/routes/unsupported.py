@@ -4,9 +4,9 @@ there, as a V1 envelope with a Korean message (and Tollway's explanation in ``To
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from starlette.responses import Response
 
 from tollway.api.deps import PrincipalDep, ServicesDep
@@ -34,7 +34,7 @@ _REFUSED: dict[int | str, dict[str, Any]] = {400: {"model": Envelope[None]}, 404
     description="No certification provider is configured (Toss offers none): every id answers 404.",
     responses=_NOT_FOUND,
 )
-async def certification(imp_uid: str, _: PrincipalDep) -> Response:
+async def certification(imp_uid: ImpUidPath, _: PrincipalDep) -> Response:
     certifications.find(imp_uid)
 
 
@@ -45,6 +45,10 @@ async def certification(imp_uid: str, _: PrincipalDep) -> Response:
     description="No certification provider is configured (Toss offers none): answers a 400 (`code 1`).",
     responses={400: {"model": Envelope[None]}},
 )
+async def certification_otp(_: PrincipalDep) -> Response:
+    certifications.request_otp()
+
+
 @router.post(
     "/certifications/otp/confirm/{imp_uid}",
     tags=["certifications"],
@@ -52,7 +56,8 @@ async def certification(imp_uid: str, _: PrincipalDep) -> Response:
     description="No certification provider is configured (Toss offers none): answers a 400 (`code 1`).",
     responses={400: {"model": Envelope[None]}},
 )
-async def certification_otp(_: PrincipalDep) -> Response:
+async def certification_otp_confirm(imp_uid: ImpUidPath, _: PrincipalDep) -> Response:
+    del imp_uid  # no request was ever made to confirm
     certifications.request_otp()
 
 
@@ -77,5 +82,5 @@ async def escrow_logis(imp_uid: ImpUidPath, principal: PrincipalDep, services: S
     description="Tollway has no sub-merchant tiers: every tier code answers 404.",
     responses=_NOT_FOUND,
 )
-async def tier(tier_code: str, _: PrincipalDep) -> Response:
+async def tier(tier_code: Annotated[str, Path(max_length=16)], _: PrincipalDep) -> Response:
     tiers.find(tier_code)
