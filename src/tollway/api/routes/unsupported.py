@@ -16,7 +16,8 @@ from tollway.merchants import certifications, tiers
 from tollway.payments import escrow
 
 router = APIRouter()
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Envelope[None]}}
+#: 400: a path segment past its length or with a control character
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {400: {"model": Envelope[None]}, 404: {"model": Envelope[None]}}
 _REFUSED: dict[int | str, dict[str, Any]] = {400: {"model": Envelope[None]}, 404: {"model": Envelope[None]}}
 
 
