@@ -17,6 +17,8 @@ from tollway.api.schemas import BuyerFields, OnetimeBody
 
 #: UNIX seconds up to the year 9999, as far as a ``datetime`` goes
 MAX_UNIX = 253_370_764_800
+#: The largest amount: the largest integer a JavaScript client reads exactly
+MAX_KRW = 2**53 - 1
 _NO_CONTROLS = r"^[^\u0000-\u001f\u007f-\u009f]+$"
 _CONTROL = re.compile(r"[\u0000-\u001f\u007f-\u009f]")
 
@@ -44,23 +46,25 @@ class ForeignBody(OnetimeBody):
 class VbankBody(BuyerFields):
     """``POST /vbanks``."""
 
-    merchant_uid: str = Field(min_length=1, max_length=40, description="고객사 주문번호")
-    amount: KRW = Field(gt=0, description="입금 예정 금액 (integer KRW)")
+    merchant_uid: str = Field(min_length=1, max_length=40, pattern=_NO_CONTROLS, description="고객사 주문번호")
+    amount: KRW = Field(gt=0, le=MAX_KRW, description="입금 예정 금액 (integer KRW)")
     vbank_code: str = Field(min_length=1, max_length=8, description="은행구분코드 (KFTC, e.g. 004)")
     vbank_due: WholeNumber = Field(ge=0, le=MAX_UNIX, description="입금기한 UNIX timestamp, in the future")
     vbank_holder: str | None = Field(default=None, max_length=100, description="ignored: Toss uses the merchant's name")
-    vbank_key: str | None = Field(default=None, max_length=40, description="고정식 가상계좌 키 (Toss accountKey, ≤ 13)")
+    vbank_key: str | None = Field(
+        default=None, max_length=40, pattern=_NO_CONTROLS, description="고정식 가상계좌 키 (Toss accountKey, ≤ 13)"
+    )
     vbank_num: str | None = Field(default=None, max_length=40, description="ignored for tosspayments")
     pg: str | None = Field(default=None, max_length=100, description="tosspayments or tosspayments.{MID}")
     channel_key: str | None = Field(default=None, max_length=64)
-    tax_free: KRW | None = Field(default=None, ge=0)
-    vat_amount: KRW | None = Field(default=None, ge=0)
+    tax_free: KRW | None = Field(default=None, ge=0, le=MAX_KRW)
+    vat_amount: KRW | None = Field(default=None, ge=0, le=MAX_KRW)
 
 
 class VbankChangeBody(V1Body):
     """``PUT /vbanks/{imp_uid}``."""
 
-    amount: KRW | None = Field(default=None, gt=0)
+    amount: KRW | None = Field(default=None, gt=0, le=MAX_KRW)
     vbank_due: WholeNumber | None = Field(default=None, ge=0, le=MAX_UNIX)
 
 
@@ -77,8 +81,8 @@ class ReceiptBody(V1Body):
     buyer_name: str | None = Field(default=None, max_length=100)
     buyer_email: str | None = Field(default=None, max_length=200)
     buyer_tel: str | None = Field(default=None, max_length=40)
-    tax_free: KRW | None = Field(default=None, ge=0, description="발행금액 중 면세금액 (default 0)")
-    vat_amount: KRW | None = Field(default=None, ge=0, description="ignored: Toss computes the VAT")
+    tax_free: KRW | None = Field(default=None, ge=0, le=MAX_KRW, description="발행금액 중 면세금액 (default 0)")
+    vat_amount: KRW | None = Field(default=None, ge=0, le=MAX_KRW, description="ignored: Toss computes the VAT")
 
     _text = field_validator("buyer_name", "buyer_email", "buyer_tel", mode="before")(_drop_controls)
 
@@ -92,7 +96,7 @@ class ExternalReceiptBody(ReceiptBody):
     """``POST /receipts/external/{merchant_uid}``: a receipt for cash taken outside Tollway."""
 
     name: str = Field(min_length=1, max_length=200, description="현금영수증 발행 주문명")
-    amount: KRW = Field(gt=0, description="현금영수증 발행 금액 (integer KRW)")
+    amount: KRW = Field(gt=0, le=MAX_KRW, description="현금영수증 발행 금액 (integer KRW)")
     pg: str | None = Field(default=None, max_length=100)
     channel_key: str | None = Field(default=None, max_length=64)
     pay_method: str | None = Field(default=None, max_length=16, description="trans or vbank (ignored)")

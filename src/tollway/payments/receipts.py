@@ -15,7 +15,6 @@ from __future__ import annotations
 import secrets
 import string
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.exc import IntegrityError
@@ -150,7 +149,7 @@ def _fields(row: CashReceipt) -> ReceiptFieldsV1:
 
 def _vat(amount: int, tax_free: int) -> int:
     """The VAT in ``amount``: a 1/11 of the taxable part, rounded half up, as Toss computes it."""
-    return int((Decimal(amount - tax_free) / Decimal(11)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return (2 * (amount - tax_free) + 11) // 22  # taxable / 11, half up, in integers
 
 
 def _new_receipt_uid() -> str:

@@ -236,6 +236,8 @@ async def test_bad_input_is_a_400_that_names_the_parameter_and_changes_nothing(
         ({"buyer_name": None}, "buyer_name"),
         ({"vbank_key": "k" * 14}, "vbank_key"),
         ({"merchant_uid": "m" * 41}, "merchant_uid"),
+        ({"merchant_uid": "vb\x00"}, "merchant_uid"),
+        ({"vbank_key": "k\n1"}, "vbank_key"),
     ]
     async with v1_client(live, merchant) as api:
         for change, parameter in cases:
