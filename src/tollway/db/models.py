@@ -277,15 +277,9 @@ class PaymentCancel(Base):
 
 
 class CashReceipt(Base):
-    """A cash receipt (현금영수증) issued at a channel's PG: for a paid transfer or virtual account
-    (``payment_id``), or stand-alone for cash taken outside Tollway (``kind = external``).
-
-    ``state`` moves ``issuing → issued | failed`` and ``issued → cancelling → cancelled`` by
-    conditional updates, each PG call committed as ``issuing``/``cancelling`` before it is made.
-    ``live_key`` is set while a receipt is issuing, issued or cancelling, so the unique
-    ``(merchant_id, live_key)`` allows one live receipt per payment or external merchant_uid.
-    The buyer's identifier is never stored: only a masked form.
-    """
+    """A cash receipt (현금영수증) at a channel's PG, for a payment or stand-alone (``payments.receipts``).
+    ``live_key`` is set while it is issuing, issued or cancelling: one live receipt per payment or
+    external merchant_uid. The buyer's identifier is never stored, only a masked form."""
 
     __tablename__ = "cash_receipts"
     __table_args__ = (
