@@ -142,3 +142,20 @@ async def test_the_grafana_dashboard_only_uses_series_that_exist(services: Servi
     exposed = {family.name for family in text_string_to_metric_families(text.decode())}  # HELP/TYPE even unused
     bases = {re.sub(r"_(bucket|count|sum|total)$", "", name) for name in queried}
     assert bases and bases <= exposed, bases - exposed
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "operation"),
+    [
+        ("POST", "/v1/billing/bk_secret_billing_key_123", "charge_billing_key"),
+        ("DELETE", "/v1/billing/bk_secret_billing_key_123", "delete_billing_key"),
+        ("GET", "/v1/payments/orders/imp_123", "get_payment_by_order"),
+        ("POST", "/v1/payments/pk_1/cancel", "cancel"),
+        ("POST", "/v1/cash-receipts/rk_1/cancel", "cancel_cash_receipt"),
+        ("PUT", "/v1/something/new", "put_other"),
+    ],
+)
+def test_pg_call_labels_name_the_operation_never_a_key(method: str, path: str, operation: str) -> None:
+    from tollway.pg.toss.connector import operation_of
+
+    assert operation_of(method, path) == operation

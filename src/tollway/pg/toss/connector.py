@@ -61,6 +61,9 @@ _OPERATIONS = [
         ("POST", r"/v1/billing/authorizations/issue", "issue_billing_key_from_auth"),
         ("POST", r"/v1/billing/[^/]+", "charge_billing_key"),
         ("DELETE", r"/v1/billing/[^/]+", "delete_billing_key"),
+        ("POST", r"/v1/virtual-accounts", "issue_virtual_account"),
+        ("POST", r"/v1/cash-receipts", "issue_cash_receipt"),
+        ("POST", r"/v1/cash-receipts/[^/]+/cancel", "cancel_cash_receipt"),
         ("POST", r"/_sandbox/virtual-accounts/[^/]+/deposit", "sandbox_deposit"),
     )
 ]
