@@ -14,7 +14,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import HTMLResponse, Response
 
-from tollway import __version__, demo, logsafety
+from tollway import __version__, console, demo, logsafety
 from tollway import http as outgoing
 from tollway.api.envelope import install_error_handlers, ok
 from tollway.api.paths import NormalizePath
@@ -125,6 +125,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(webhooks.router)
     app.include_router(checkout.router)
     app.include_router(demo.router)
+    console.install(app)
     if services.settings.sandbox_enabled:
         app.mount("/sandbox/toss", create_sandbox_app(services.sandbox))
     app.mount("/docs/static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-static")

@@ -536,3 +536,7 @@ class SandboxBillingAuth(Base):
     doc: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+# The console's tables live in their own module; importing it registers them on ``Base``.
+from tollway.db import console_models as _console_models  # noqa: E402, F401
