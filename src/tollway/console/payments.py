@@ -162,6 +162,7 @@ async def review_cancel(request: Request, user_code: str, imp_uid: str) -> Respo
 @router.post("/console/m/{user_code}/payments/{imp_uid}/cancel")
 async def cancel(request: Request, user_code: str, imp_uid: str) -> Response:
     ctx = await page(request, user_code, need=Can.CANCEL, post=True)
+    await _payment(ctx, imp_uid)  # another merchant's payment: the same 404 as a missing one
     form = await form_of(ctx)
     checksum = form.get("checksum")
     if not isinstance(checksum, str) or not checksum.isdigit():

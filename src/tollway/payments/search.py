@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, func, or_, select
 
 from tollway.clock import KST
 from tollway.db.engine import Reader, Sessions
@@ -162,7 +162,12 @@ class Cursor:
 def _page_query(merchant_id: int, f: PaymentFilter, after: Cursor | None, limit: int) -> Select[Any]:
     query = select(Payment.__table__).where(*_conditions(merchant_id, f))
     if after is not None:
-        query = query.where(tuple_(Payment.started_at, Payment.id) < tuple_(after.started_at, after.id))
+        # (started_at, id) < cursor, written so the column's type binds the time on every engine
+        # (a row-value comparison would hand SQLite an untyped datetime) and the index serves the range
+        query = query.where(
+            Payment.started_at <= after.started_at,
+            or_(Payment.started_at < after.started_at, Payment.id < after.id),
+        )
     return query.order_by(Payment.started_at.desc(), Payment.id.desc()).limit(limit)
 
 
