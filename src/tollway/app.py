@@ -26,6 +26,7 @@ from tollway.config import Settings
 from tollway.db.engine import create_engine, is_sqlite, sessionmaker
 from tollway.merchants.tokens import TokenService
 from tollway.payments.reconcile import run_periodically
+from tollway.payments.stats import run_periodically as roll_up_stats
 from tollway.pg.registry import ConnectorRegistry
 from tollway.sandbox.app import Sandbox, SandboxConfig, create_sandbox_app
 from tollway.services import Services
@@ -92,7 +93,12 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         worker = new_worker(services) if services.settings.worker_enabled else None
         worker_task = asyncio.create_task(worker.run()) if worker is not None else None
         notifier = asyncio.create_task(deliver_webhooks(services)) if services.settings.webhooks_enabled else None
+        rollups = asyncio.create_task(roll_up_stats(services)) if worker is not None else None
         yield
+        if rollups is not None:
+            rollups.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await rollups
         if notifier is not None:
             notifier.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -49,6 +49,8 @@ _env = jinja2.Environment(
 _env.filters["won"] = i18n.won
 _env.filters["kst"] = i18n.kst
 _env.filters["q"] = lambda value: quote(str(value), safe="")
+_env.filters["flatten_pair"] = lambda pair: (pair[0], pair[1][0], i18n.won(pair[1][1]))
+_env.globals["zip"] = zip
 
 
 class SignInRequired(Exception):
