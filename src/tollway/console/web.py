@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -50,6 +50,7 @@ _env.filters["won"] = i18n.won
 _env.filters["kst"] = i18n.kst
 _env.filters["q"] = lambda value: quote(str(value), safe="")
 _env.filters["flatten_pair"] = lambda pair: (pair[0], pair[1][0], i18n.won(pair[1][1]))
+_env.filters["unix_kst"] = lambda value: i18n.kst(datetime.fromtimestamp(value, UTC)) if value else ""
 _env.globals["zip"] = zip
 
 
