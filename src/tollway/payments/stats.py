@@ -299,3 +299,33 @@ async def _schedules(
         )
     ).one()
     return Schedules(upcoming[0], int(upcoming[1]), failed[0])
+
+
+async def volumes(services: Services, now: datetime, days: int = 30) -> dict[int, tuple[int, int]]:
+    """Every merchant's live (not sandbox) paid count and amount over ``days`` KST days: the
+    operator's merchant list. Closed days come from the rollups (written here when missing)."""
+    wanted = _days_back(now, days)
+    closed = closed_days(now, wanted)
+    async with services.sessions() as session:
+        merchants = list(await session.scalars(select(Merchant.id)))
+    for merchant_id in merchants:
+        await roll_up(services, merchant_id, closed)
+    out: dict[int, tuple[int, int]] = {}
+    async with services.sessions.statements() as conn:
+        rolled = await conn.execute(
+            select(DailyStat.merchant_id, func.sum(DailyStat.count), func.sum(DailyStat.amount))
+            .where(DailyStat.kind == "paid", DailyStat.sandbox.is_(False), DailyStat.day.in_(closed))
+            .group_by(DailyStat.merchant_id)
+        )
+        for merchant_id, count, amount in rolled:
+            out[merchant_id] = (int(count), int(amount))
+        since = kst_day_start(_days_back(now, 2)[0])
+        recent = await conn.execute(
+            select(Payment.merchant_id, func.count(), func.coalesce(func.sum(Payment.amount), 0))
+            .where(Payment.paid_at >= since, Payment.sandbox.is_(False))
+            .group_by(Payment.merchant_id)
+        )
+        for merchant_id, count, amount in recent:
+            before = out.get(merchant_id, (0, 0))
+            out[merchant_id] = (before[0] + count, before[1] + int(amount))
+    return out
