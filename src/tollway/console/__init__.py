@@ -12,10 +12,10 @@ STATIC = Path(__file__).parent / "static"
 
 
 def install(app: FastAPI) -> None:
-    from tollway.console import auth, billing, channels, dashboard, operator, payments, webhooks
+    from tollway.console import access, auth, billing, channels, dashboard, operator, payments, webhooks
     from tollway.console.web import not_found_router
 
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
-    for module in (auth, dashboard, payments, billing, webhooks, channels, operator):
+    for module in (auth, dashboard, payments, billing, webhooks, channels, access, operator):
         app.include_router(module.router)
     app.include_router(not_found_router)
