@@ -126,6 +126,13 @@ async def test_a_manager_and_an_owner_walk_the_console(
     assert "PG가 키를 인증했습니다" in await owner.locator("#channel-test").inner_text()
     assert "test_sk_console" not in await owner.content()
     await visit(owner, "channels")
+    await owner.goto(f"{home}/access")
+    await owner.get_by_role("button", name="키 발급").click()
+    assert len(await owner.locator("#new-imp-secret").inner_text()) == 80
+    await visit(owner, "access")
+    await owner.goto(f"{home}/audit")
+    assert "payment.cancel" in await owner.locator("#audit").inner_text()
+    await visit(owner, "audit")
     await owner.goto(f"{live}/console/account")
     await visit(owner, "account")
 
