@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from tollway.console.web import ConsoleRoute, Ctx, form_of, page, redirect, render
+from tollway.console.web import ConsoleRoute, Ctx, form_of, form_text, page, redirect, render
 from tollway.errors import InvalidRequest
 from tollway.merchants import audit, staff
 from tollway.merchants.service import add_api_key, api_keys
@@ -41,22 +41,17 @@ async def create_key(request: Request, user_code: str) -> Response:
     return await _render(ctx, imp_key=pair.imp_key, imp_secret=pair.imp_secret.reveal())
 
 
-def _field(form: object, name: str) -> str:
-    value = form.get(name) if hasattr(form, "get") else None
-    return value.strip()[:200] if isinstance(value, str) else ""
-
-
 @router.post("/console/m/{user_code}/access/users")
 async def invite(request: Request, user_code: str) -> Response:
     """A new console user of this merchant; their one-time password is shown once, to hand over."""
     ctx = await page(request, user_code, need=Can.USERS, post=True)
     form = await form_of(ctx)
-    role = _field(form, "role")
+    role = form_text(form, "role")
     if role not in staff.MERCHANT_ROLES:
         raise InvalidRequest("역할이 올바르지 않습니다.", detail="role: owner, manager or viewer")
     async with ctx.services.sessions() as session:
         new = await staff.create_user(
-            session, ctx.services.clock, merchant_id=ctx.merchant_id, email=_field(form, "email"), role=role
+            session, ctx.services.clock, merchant_id=ctx.merchant_id, email=form_text(form, "email"), role=role
         )
         ctx.audit(session, "user.invite", target=new.user.email, role=role)
         await session.commit()
@@ -67,10 +62,10 @@ async def invite(request: Request, user_code: str) -> Response:
 async def change_user(request: Request, user_code: str, user_id: int) -> Response:
     ctx = await page(request, user_code, need=Can.USERS, post=True)
     form = await form_of(ctx)
-    change = _field(form, "change")
+    change = form_text(form, "change")
     async with ctx.services.sessions() as session:
         if change == "role":
-            user = await staff.set_role(session, ctx.merchant_id, user_id, _field(form, "role"))
+            user = await staff.set_role(session, ctx.merchant_id, user_id, form_text(form, "role"))
             ctx.audit(session, "user.role", target=user.email, role=user.role)
         elif change in ("disable", "enable"):
             user = await staff.set_disabled(session, ctx.services.clock, ctx.merchant_id, user_id, change == "disable")

@@ -18,6 +18,7 @@ from tollway.console.web import (
     base_ctx,
     check_csrf,
     form_of,
+    form_text,
     page,
     redirect,
     render,
@@ -30,11 +31,6 @@ from tollway.merchants import staff
 from tollway.merchants.staff import Role
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
-
-
-def _text(form: object, name: str, limit: int = 200) -> str:
-    value = form.get(name) if hasattr(form, "get") else None
-    return value.strip()[:limit] if isinstance(value, str) else ""
 
 
 @router.get("/console/sign-in")
@@ -54,7 +50,7 @@ async def sign_in(request: Request) -> Response:
     ctx = base_ctx(request)
     await check_csrf(ctx)
     form = await form_of(ctx)
-    email, password, code = _text(form, "email"), _text(form, "password", 500), _text(form, "code", 12)
+    email, password, code = form_text(form, "email"), form_text(form, "password", 500), form_text(form, "code", 12)
     services = ctx.services
     client = f"console:{ctx.ip}"
     try:
@@ -125,7 +121,9 @@ async def change_password(request: Request) -> Response:
     async with services.sessions() as session:
         user = await session.get(ConsoleUser, ctx.user.id if ctx.user else 0)
         assert user is not None
-        await staff.change_password(session, services.clock, user, _text(form, "current", 500), _text(form, "new", 500))
+        await staff.change_password(
+            session, services.clock, user, form_text(form, "current", 500), form_text(form, "new", 500)
+        )
         ctx.user = user
         token = await staff.open_session(session, services.clock, user, ctx.ip, request.headers.get("user-agent"))
         ctx.audit(session, "password_change", target=user.email)
@@ -150,7 +148,7 @@ async def totp_enable(request: Request) -> Response:
     async with ctx.services.sessions() as session:
         user = await session.get(ConsoleUser, ctx.user.id if ctx.user else 0)
         assert user is not None
-        staff.enable_totp(ctx.services.keyring, user, _text(form, "secret", 64), _text(form, "code", 12))
+        staff.enable_totp(ctx.services.keyring, user, form_text(form, "secret", 64), form_text(form, "code", 12))
         ctx.audit(session, "totp_enable", target=user.email)
         await session.commit()
     return redirect(ctx, f"{BASE}/account", "totp_on")

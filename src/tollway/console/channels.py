@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy import select
 from starlette.responses import Response
 
-from tollway.console.web import ConsoleRoute, Ctx, form_of, page, redirect, render
+from tollway.console.web import ConsoleRoute, Ctx, form_of, form_text, page, redirect, render
 from tollway.db.models import PgChannel
 from tollway.errors import NotFound
 from tollway.merchants.service import API_VERSIONS, add_channel, list_channels, set_default_channel
@@ -26,16 +26,11 @@ async def channels(request: Request, user_code: str) -> Response:
     return render(ctx, "channels.html", section="channels", rows=rows, versions=API_VERSIONS, result=None)
 
 
-def _text(form: object, name: str, limit: int = 200) -> str:
-    value = form.get(name) if hasattr(form, "get") else None
-    return value.strip()[:limit] if isinstance(value, str) else ""
-
-
 @router.post("/console/m/{user_code}/channels")
 async def add(request: Request, user_code: str) -> Response:
     ctx = await page(request, user_code, need=Can.CHANNELS, post=True)
     form = await form_of(ctx)
-    sandbox = _text(form, "mode") != "live"
+    sandbox = form_text(form, "mode") != "live"
     async with ctx.services.sessions() as session:
         assert ctx.merchant is not None
         channel = await add_channel(
@@ -44,13 +39,13 @@ async def add(request: Request, user_code: str) -> Response:
             ctx.services.vault,
             ctx.merchant,
             pg_provider="tosspayments",
-            mid=_text(form, "mid", 64),
-            client_key=_text(form, "client_key"),
-            secret_key=Secret(_text(form, "secret_key")),
-            api_version=_text(form, "api_version", 16) or "1.4",
+            mid=form_text(form, "mid", 64),
+            client_key=form_text(form, "client_key"),
+            secret_key=Secret(form_text(form, "secret_key")),
+            api_version=form_text(form, "api_version", 16) or "1.4",
             sandbox=sandbox,
-            channel_name=_text(form, "name", 100) or None,
-            make_default=_text(form, "default") == "1",
+            channel_name=form_text(form, "name", 100) or None,
+            make_default=form_text(form, "default") == "1",
         )
         ctx.audit(session, "channel.add", target=channel.mid, sandbox=sandbox, default=channel.is_default)
         await session.commit()

@@ -3,12 +3,14 @@ sent through ``payments.cancel.cancel_payment``, the code behind ``POST /payment
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response, StreamingResponse
 
-from tollway.console.web import ConsoleRoute, Ctx, form_of, page, redirect, render
+from tollway.console.web import ConsoleRoute, Ctx, form_of, form_text, page, redirect, render
 from tollway.errors import InvalidRequest, NotFound
 from tollway.merchants.staff import Can
 from tollway.payments import search
@@ -116,10 +118,9 @@ async def payment(request: Request, user_code: str, imp_uid: str) -> Response:
     )
 
 
-def _cancel_order(form: object, imp_uid: str, checksum: int | None) -> CancelOrder:
+def _cancel_order(form: Mapping[str, Any], imp_uid: str, checksum: int | None) -> CancelOrder:
     def text(name: str, limit: int = 100) -> str | None:
-        value = form.get(name) if hasattr(form, "get") else None
-        return value.strip()[:limit] or None if isinstance(value, str) else None
+        return form_text(form, name, limit) or None
 
     def number(name: str) -> int | None:
         value = text(name)

@@ -198,6 +198,12 @@ async def form_of(ctx: Ctx) -> Mapping[str, Any]:
     return await ctx.request.form()
 
 
+def form_text(form: Mapping[str, Any], name: str, limit: int = 200) -> str:
+    """A form field as trimmed text, at most ``limit`` characters ("" when absent or a file)."""
+    value = form.get(name)
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
 def secure_cookies(request: Request, services: Services) -> bool:
     return request.url.scheme == "https" or services.settings.resolved_public_url().startswith("https://")
 

@@ -11,7 +11,7 @@ from sqlalchemy import or_, select
 from starlette.responses import Response
 
 from tollway.clock import kst_day_start
-from tollway.console.web import ConsoleRoute, Ctx, form_of, page, redirect, render
+from tollway.console.web import ConsoleRoute, Ctx, form_of, form_text, page, redirect, render
 from tollway.db.models import WebhookSecret
 from tollway.errors import InvalidRequest
 from tollway.merchants.staff import Can
@@ -60,19 +60,14 @@ async def webhooks(request: Request, user_code: str) -> Response:
     return await _page(await page(request, user_code))
 
 
-def _field(form: object, name: str) -> str | None:
-    value = form.get(name) if hasattr(form, "get") else None
-    return value.strip() if isinstance(value, str) else None
-
-
 @router.post("/console/m/{user_code}/webhooks/settings")
 async def save_settings(request: Request, user_code: str) -> Response:
     ctx = await page(request, user_code, need=Can.WEBHOOKS, post=True)
     form = await form_of(ctx)
-    attempts = _field(form, "attempts")
-    if attempts is not None and not attempts.isdigit():
+    attempts = form_text(form, "attempts")
+    if attempts and not attempts.isdigit():
         raise InvalidRequest("시도 횟수는 숫자로 입력해 주세요.", detail="attempts: 1 to 12")
-    change = Change(_field(form, "url") or "", _field(form, "format"), int(attempts) if attempts else None)
+    change = Change(form_text(form, "url", 500), form_text(form, "format") or None, int(attempts) if attempts else None)
     async with ctx.services.sessions() as session:
         row = await configure(session, ctx.merchant_id, change, ctx.services.clock.now())
         ctx.audit(session, "webhooks.settings", url=row.default_url, format=row.content_type, attempts=row.max_attempts)
@@ -106,13 +101,13 @@ async def replay(request: Request, user_code: str) -> Response:
     """One notification (``webhook_id``), or every failed one created in ``date_from``..``date_to`` (KST)."""
     ctx = await page(request, user_code, need=Can.WEBHOOKS, post=True)
     form = await form_of(ctx)
-    webhook_id = _field(form, "webhook_id")
+    webhook_id = form_text(form, "webhook_id")
     since = until = None
     try:
-        if _field(form, "date_from"):
-            since = kst_day_start(_field(form, "date_from") or "")
-        if _field(form, "date_to"):
-            until = kst_day_start(_field(form, "date_to") or "") + timedelta(days=1)
+        if form_text(form, "date_from"):
+            since = kst_day_start(form_text(form, "date_from"))
+        if form_text(form, "date_to"):
+            until = kst_day_start(form_text(form, "date_to")) + timedelta(days=1)
     except ValueError:
         raise InvalidRequest("날짜는 YYYY-MM-DD 형식으로 입력해 주세요.") from None
     count = await delivery.replay(
