@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 
 from tests.conftest import MerchantFixture, make_merchant
 from tollway.app import create_app
@@ -17,6 +18,9 @@ from tollway.merchants import staff
 from tollway.services import Services
 
 PASSWORD = "correct-horse-battery"
+#: argon2id at its cheapest, for tests only: the production parameters cost ~0.3 s per hash on a
+#: busy 2-core machine, and every test makes five users. The hash format (and so the code) is the same.
+CHEAP_ARGON2 = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 _CSRF = re.compile(r'<meta name="csrf-token" content="([^"]*)">')
 
 
@@ -27,6 +31,11 @@ async def add_user(services: Services, merchant_id: int | None, role: str, email
         )
         await session.commit()
     return email
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(staff, "_hasher", CHEAP_ARGON2)
 
 
 def csrf_of(html: str) -> str:

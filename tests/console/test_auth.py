@@ -29,6 +29,9 @@ async def test_signing_in_sets_a_strict_session_cookie_and_lands_on_the_merchant
     assert home.status_code == 303 and home.headers["location"] == f"/console/m/{shops.a.user_code}"
     (entry,) = await _audit(services, "sign_in")
     assert entry.actor == "owner@a.test" and entry.merchant_id == shops.a.id and entry.ip
+    async with services.sessions() as session:
+        stored = await session.scalar(select(ConsoleUser.password_hash).where(ConsoleUser.email == "owner@a.test"))
+    assert stored is not None and stored.startswith("$argon2id$") and PASSWORD not in stored
 
 
 async def test_the_cookie_is_secure_behind_tls(console_http, shops: Shops) -> None:
