@@ -18,7 +18,18 @@ from tollway import __version__, console, demo, logsafety
 from tollway import http as outgoing
 from tollway.api.envelope import install_error_handlers, ok
 from tollway.api.paths import NormalizePath
-from tollway.api.routes import billing, checkout, codes, payments, subscribe, users, webhooks
+from tollway.api.routes import (
+    billing,
+    checkout,
+    codes,
+    payments,
+    receipts,
+    subscribe,
+    unsupported,
+    users,
+    vbanks,
+    webhooks,
+)
 from tollway.api.throttle import AuthThrottle
 from tollway.billing.worker import Worker
 from tollway.clock import Clock, SystemClock
@@ -128,6 +139,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(codes.router)
     app.include_router(subscribe.router)
     app.include_router(billing.router)
+    app.include_router(vbanks.router)
+    app.include_router(receipts.router)
+    app.include_router(unsupported.router)
     app.include_router(webhooks.router)
     app.include_router(checkout.router)
     app.include_router(demo.router)

@@ -60,15 +60,21 @@ async def test_the_demo_shop_sells_subscribes_and_cancels(browser: Any, live: st
     await messages.filter(has_text="가상계좌 발급").wait_for()
     await page.locator("#orders button.deposit").click()
     await messages.filter(has_text="입금이 확인되어").wait_for()
+    await page.locator("#issue-vbank").click()  # issued by the shop's server: POST /vbanks
+    await messages.filter(has_text="가상계좌 발급").wait_for()
+    await page.locator("#orders button.deposit").click()
+    await messages.filter(has_text="입금이 확인되어").nth(0).wait_for()
+    await page.locator("#orders button.deposit").wait_for(state="detached")
 
     await page.locator("#orders button.cancel").last.click()  # the first order: the card payment
     await messages.filter(has_text="취소되었습니다").wait_for()
     await shot(page, "demo-orders")
     statuses = await page.locator("#orders td.status").all_text_contents()
-    assert sorted(statuses) == ["cancelled", "paid", "paid", "paid"]
+    assert sorted(statuses) == ["cancelled", "paid", "paid", "paid", "paid"]
 
     ledger = await services.sandbox.store.ledger(SANDBOX_MID)  # the demo's secret key is random
     assert sorted((p["method"], p["totalAmount"], p["status"]) for p in ledger) == [
+        ("가상계좌", 15000, "DONE"),
         ("가상계좌", 15000, "DONE"),
         ("카드", 9900, "DONE"),
         ("카드", 15000, "CANCELED"),

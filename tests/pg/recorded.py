@@ -38,6 +38,9 @@ class RecordedToss:
         self.payment = load("payment_done.json")
         self.billing = load("billing.json")
         self.billing_deleted = False
+        self.virtual_account = load("virtual_account.json")
+        self.cash_receipt = load("cash_receipt.json")
+        self.cash_receipt_cancelled = False
         self.requests: list[httpx.Request] = []
 
     @property
@@ -64,6 +67,12 @@ class RecordedToss:
             return self.confirm(body)
         if route == ("POST", "/v1/payments/key-in"):
             return self.key_in(body)
+        if route == ("POST", "/v1/virtual-accounts"):
+            return self.issue_virtual_account(body)
+        if route == ("POST", "/v1/cash-receipts"):
+            return self.issue_cash_receipt(body)
+        if path.startswith("/v1/cash-receipts/") and path.endswith("/cancel") and request.method == "POST":
+            return self.cancel_cash_receipt(path.split("/")[3], body)
         if route == ("POST", "/v1/billing/authorizations/card"):
             return self.issue(body, required=("cardNumber", "cardExpirationYear", "cardExpirationMonth"))
         if route == ("POST", "/v1/billing/authorizations/issue"):
@@ -133,6 +142,32 @@ class RecordedToss:
         updated["lastTransactionKey"] = entry["transactionKey"]
         self.payment = updated
         return httpx.Response(200, json=updated)
+
+    def issue_virtual_account(self, body: dict[str, Any]) -> httpx.Response:
+        for field in ("amount", "orderId", "orderName", "customerName", "bank"):
+            if not body.get(field):
+                return _error("INVALID_REQUIRED_PARAM")
+        if "validHours" in body and "dueDate" in body:
+            return _error("INVALID_VALID_HOURS_WITH_DUE_DATE_AND_SINGLE")
+        return httpx.Response(200, json=self.virtual_account)
+
+    def issue_cash_receipt(self, body: dict[str, Any]) -> httpx.Response:
+        for field in ("amount", "orderId", "orderName", "customerIdentityNumber", "type"):
+            if not body.get(field):
+                return _error("INVALID_REQUIRED_PARAM")
+        if body["type"] not in ("소득공제", "지출증빙") or not str(body["customerIdentityNumber"]).isdigit():
+            return _error("INVALID_CASH_RECEIPT_INFO")
+        return httpx.Response(200, json=self.cash_receipt)
+
+    def cancel_cash_receipt(self, receipt_key: str, body: dict[str, Any]) -> httpx.Response:
+        if receipt_key != self.cash_receipt["receiptKey"]:
+            return _error("NOT_FOUND")
+        if self.cash_receipt_cancelled:
+            return _error("NOT_CANCELABLE_AMOUNT")
+        self.cash_receipt_cancelled = True
+        amount = body.get("amount", self.cash_receipt["amount"])
+        cancel = {**self.cash_receipt, "receiptKey": f"c_{receipt_key}", "transactionType": "CANCEL", "amount": amount}
+        return httpx.Response(200, json=cancel)
 
     def issue(self, body: dict[str, Any], *, required: tuple[str, ...]) -> httpx.Response:
         if not body.get("customerKey") or any(not body.get(f) for f in required):

@@ -247,3 +247,50 @@ async def test_billing_key_from_an_auth_key(backend: Backend) -> None:
         issued.billing_key, CUSTOMER, charge("billing-order-9"), idempotency_key="auth-2"
     )
     assert paid.status == "DONE"
+
+
+async def test_a_virtual_account_is_issued_waiting_for_its_deposit(backend: Backend) -> None:
+    from datetime import UTC, datetime
+
+    from tollway.pg.base import VirtualAccountTerms
+
+    terms = VirtualAccountTerms(bank="20", due=datetime(2026, 1, 4, tzinfo=UTC))
+    issued = await backend.connector.issue_virtual_account(charge(), terms, idempotency_key="va-1")
+    assert (issued.status, issued.method, issued.order_id, issued.total_amount) == (
+        "WAITING_FOR_DEPOSIT",
+        "가상계좌",
+        ORDER,
+        AMOUNT,
+    )
+    assert issued.is_waiting_for_deposit and not issued.is_approved and issued.approved_at is None
+    account = issued.virtual_account
+    assert account is not None and account.account_number.startswith("X") and account.bank_code == "20"
+    assert account.customer_name == "홍길동" and account.due_date is not None and account.due_date.tzinfo
+    assert issued.receipt_url
+
+
+async def test_a_cash_receipt_is_issued_then_cancelled(backend: Backend) -> None:
+    from tollway.pg.base import CashReceiptRequest
+
+    request = CashReceiptRequest(ORDER, "토스 티셔츠 외 2건", AMOUNT, Secret("01012345678"), "deduction")
+    assert "01012345678" not in repr(request)
+    issued = await backend.connector.issue_cash_receipt(request, idempotency_key="cr-1")
+    assert (issued.order_id, issued.amount, issued.purpose, issued.transaction_type) == (
+        ORDER,
+        AMOUNT,
+        "deduction",
+        "CONFIRM",
+    )
+    assert issued.issue_status == "IN_PROGRESS" and issued.issue_number and issued.receipt_url
+    assert issued.requested_at is not None and issued.requested_at.tzinfo is not None
+    cancelled = await backend.connector.cancel_cash_receipt(issued.receipt_key, idempotency_key="cr-2")
+    assert (cancelled.transaction_type, cancelled.receipt_key, cancelled.amount) == (
+        "CANCEL",
+        f"c_{issued.receipt_key}",
+        AMOUNT,
+    )
+    with pytest.raises(PgRejected) as nothing_left:
+        await backend.connector.cancel_cash_receipt(issued.receipt_key, idempotency_key="cr-3")
+    assert nothing_left.value.code == "NOT_CANCELABLE_AMOUNT"
+    with pytest.raises(PgNotFound):
+        await backend.connector.cancel_cash_receipt("no-such-receipt", idempotency_key="cr-4")

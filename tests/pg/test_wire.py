@@ -178,3 +178,64 @@ async def test_connection_errors_are_unknown_and_posts_carry_an_idempotency_key(
     assert request.headers["Idempotency-Key"] == "idem-1"
     assert request.url.raw_path == b"/v1/payments/pk%2F..%2Fx/cancel"  # path segments are escaped
     assert "test_sk_x" not in repr(connector)
+
+
+def test_a_virtual_account_body_sends_the_deadline_in_kst_without_an_offset() -> None:
+    from tollway.pg.base import VirtualAccountTerms
+
+    charge = ChargeRequest("imp_1", "주문", 30000, tax_free=1000, buyer=Buyer("홍길동", "a@b.kr", "010-1234-5678"))
+    due = datetime(2026, 1, 3, 15, 0, 0, tzinfo=UTC)
+    body = wire.virtual_account_body(charge, VirtualAccountTerms("20", due, account_key="558"))
+    assert body == {
+        "amount": 30000,
+        "orderId": "imp_1",
+        "orderName": "주문",
+        "bank": "20",
+        "dueDate": "2026-01-04T00:00:00",
+        "taxFreeAmount": 1000,
+        "customerName": "홍길동",
+        "customerEmail": "a@b.kr",
+        "customerMobilePhone": "01012345678",
+        "accountKey": "558",
+    }
+    assert "accountKey" not in wire.virtual_account_body(charge, VirtualAccountTerms("20", due))
+    va = wire.payment_from_wire(load("virtual_account.json"))
+    assert va.is_waiting_for_deposit and va.virtual_account is not None and not va.is_revoked
+    assert wire.payment_from_wire({**load("virtual_account.json"), "status": "CANCELED"}).is_revoked
+
+
+def test_cash_receipts_are_read_and_written_in_tosss_words() -> None:
+    from tollway.pg.base import CashReceiptRequest
+    from tollway.pg.toss import receipts
+
+    request = CashReceiptRequest("rct_1", "주문", 11000, Secret("1234567890"), "proof", tax_free=1000)
+    assert receipts.cash_receipt_body(request) == {
+        "amount": 11000,
+        "orderId": "rct_1",
+        "orderName": "주문",
+        "customerIdentityNumber": "1234567890",
+        "type": "지출증빙",
+        "taxFreeAmount": 1000,
+    }
+    assert receipts.cancel_cash_receipt_body(None) == {} and receipts.cancel_cash_receipt_body(500) == {"amount": 500}
+    read = receipts.cash_receipt_from_wire(load("cash_receipt.json"))
+    assert (read.purpose, read.issue_number, read.issue_status, read.transaction_type) == (
+        "deduction",
+        "123456789",
+        "IN_PROGRESS",
+        "CONFIRM",
+    )
+    with pytest.raises(ValueError):
+        receipts.cash_receipt_from_wire({"amount": 1})
+    assert receipts.mask_identifier("01012345678") == "*******5678"
+    assert receipts.mask_identifier("1234") == "****" and receipts.mask_identifier("") == ""
+
+
+@pytest.mark.parametrize(
+    ("v1", "toss"),
+    [("004", "06"), ("04", "06"), ("003", "03"), ("03", "03"), ("088", "88"), ("06", "06"), ("999", None), ("x", None)],
+)
+def test_vbank_codes_are_kftc_with_or_without_the_leading_zero(v1: str, toss: str | None) -> None:
+    from tollway.payments.vbanks import toss_vbank_code
+
+    assert toss_vbank_code(v1) == toss

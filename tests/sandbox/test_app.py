@@ -3,31 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.conftest import MerchantFixture
+from tests.sandbox.conftest import SECRET, basic
 from tollway.clock import ManualClock
 from tollway.sandbox.cards import TEST_CARDS, Outcome, luhn_ok
 
-SECRET = "test_sk_tosstest"  # the ``merchant`` fixture's sandbox channel
 APPROVE = "4330123412340005"
 SLOW = "4330123412340062"
-
-
-def basic(secret: str, *, pad: bool = True, colon: bool = True) -> str:
-    raw = base64.b64encode(f"{secret}{':' if colon else ''}".encode()).decode()
-    return "Basic " + (raw if pad else raw.rstrip("="))
-
-
-@pytest.fixture
-async def toss(live: str, merchant: MerchantFixture) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=f"{live}/sandbox/toss", headers={"Authorization": basic(SECRET)}) as http:
-        yield http
 
 
 def key_in(order_id: str = "order-0001", amount: int = 15000, number: str = APPROVE, **extra: Any) -> dict[str, Any]:

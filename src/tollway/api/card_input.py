@@ -6,20 +6,31 @@ from __future__ import annotations
 
 import re
 
-from tollway.errors import InvalidRequest
+from tollway.errors import BusinessError, InvalidRequest
 from tollway.pg.base import CardData
 from tollway.vault import Secret
 
 _EXPIRY = re.compile(r"^(\d{4})[-/.]?(\d{2})$")
+#: What i'mport answers (HTTP 200, code -1) when the card company does not know a foreign card number
+FOREIGN_REFUSED = "카드정보 인증에 실패하였습니다. 유효하지않은 카드번호를 입력하셨습니다."
 
 
-def card_data(card_number: str, expiry: str, birth: str | None, pwd_2digit: str | None) -> CardData:
+def card_data(
+    card_number: str, expiry: str, birth: str | None, pwd_2digit: str | None, *, foreign: bool = False
+) -> CardData:
+    """``foreign``: a card issued abroad (``/subscribe/payments/foreign``), which takes no identity
+    number and no password: ``birth`` and ``pwd_2digit`` are then ignored."""
     number = card_number.replace("-", "").replace(" ", "")
     if not number.isdigit() or not 13 <= len(number) <= 19:
+        if foreign:  # i'mport hands a foreign card to the PG as sent, and the card company refuses it
+            raise BusinessError(FOREIGN_REFUSED, code=-1, detail="card_number must be 13 to 19 digits")
         raise InvalidRequest("card_number must be 13 to 19 digits, written dddd-dddd-dddd-dddd")
     match = _EXPIRY.match(expiry.strip())
     if match is None or not 1 <= int(match.group(2)) <= 12:
         raise InvalidRequest("expiry must be YYYY-MM (e.g. 2029-12)")
+    year, month = Secret(match.group(1)[2:]), Secret(match.group(2))
+    if foreign:
+        return CardData(number=Secret(number), expiry_year=year, expiry_month=month, identity=None)
     if birth is None or not birth.strip():
         raise InvalidRequest("birth is required by tosspayments: YYMMDD, or a 10-digit business number")
     identity = birth.strip().replace("-", "")
@@ -32,8 +43,8 @@ def card_data(card_number: str, expiry: str, birth: str | None, pwd_2digit: str 
         password = Secret(pwd_2digit.strip())
     return CardData(
         number=Secret(number),
-        expiry_year=Secret(match.group(1)[2:]),
-        expiry_month=Secret(match.group(2)),
+        expiry_year=year,
+        expiry_month=month,
         identity=Secret(identity),
         password_2digit=password,
     )

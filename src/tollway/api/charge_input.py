@@ -29,15 +29,22 @@ def check_terms(
 
 
 def payment_request(
-    body: Any, request: Request, *, customer_uid: str | None = None, usage: str | None = None
+    body: Any,
+    request: Request,
+    *,
+    customer_uid: str | None = None,
+    usage: str | None = None,
+    pay_method: str = "card",
 ) -> PaymentRequest:
-    """The ledger's request from a onetime or again body (``BuyerFields`` plus the charge terms)."""
-    tax_free, quota = check_terms(body.amount, body.tax_free, body.currency, body.card_quota)
+    """The ledger's request from a onetime, again or vbanks body (``BuyerFields`` plus the charge
+    terms; a body without ``currency`` or ``card_quota`` has the defaults)."""
+    currency, card_quota = getattr(body, "currency", None), getattr(body, "card_quota", None)
+    tax_free, quota = check_terms(body.amount, body.tax_free, currency, card_quota)
     return PaymentRequest(
         merchant_uid=body.merchant_uid,
         amount=body.amount,
         name=body.name,
-        pay_method="card",
+        pay_method=pay_method,
         channel="api",
         tax_free=tax_free,
         vat_amount=body.vat_amount,

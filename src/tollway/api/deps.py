@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import Headers, QueryParams
 
 from tollway.errors import Unauthorized
+from tollway.merchants import tiers
 from tollway.merchants.tokens import NO_TOKEN, Principal
 from tollway.services import Services
 
@@ -37,7 +38,9 @@ async def current_principal(request: Request) -> Principal:
     token = extract_token(request.headers, request.query_params)
     if not token:
         raise Unauthorized(NO_TOKEN)
-    return await services_of(request).tokens.authenticate(token)
+    principal = await services_of(request).tokens.authenticate(token)
+    tiers.check_header(request.headers.get("tier"))  # no sub-merchant tiers here
+    return principal
 
 
 async def db_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from typing_extensions import TypedDict
 
-from tollway.billing import customers
+from tollway.billing import checking, customers
 from tollway.billing.schedule_status import EXECUTED, EXECUTING, REVOKED, SCHEDULED
 from tollway.billing.testclock import offset_for
 from tollway.clock import from_unix, to_unix
@@ -133,9 +133,11 @@ async def create(
     entries: Sequence[ScheduleEntry],
     *,
     registration: customers.Registration | None = None,
+    checking_amount: int = 0,
 ) -> list[ScheduleV1]:
     """Registers every entry or none. Registers the card first when ``registration`` is given and the
-    customer has no key yet."""
+    customer has no key yet, then checks the card with a charge of ``checking_amount`` cancelled at
+    once (``billing.checking``; 0: no check)."""
     if not entries:
         raise InvalidRequest("schedules must hold at least one schedule")
     seen: set[str] = set()
@@ -148,6 +150,8 @@ async def create(
         if registration is None:
             raise BusinessError(NO_CUSTOMER.format(customer_uid=customer_uid))
         customer = await customers.register(services, merchant_id, registration)
+    if checking_amount:
+        await checking.verify_card(services, merchant_id, customer.customer_uid, checking_amount)
     async with services.sessions() as session:
         now = await _now_for(session, services, merchant_id, customer.sandbox)
         offset = now - services.clock.now()

@@ -276,6 +276,49 @@ class PaymentCancel(Base):
     payment: Mapped[Payment] = relationship(back_populates="cancels", lazy="raise")
 
 
+class CashReceipt(Base):
+    """A cash receipt (현금영수증) at a channel's PG, for a payment or stand-alone (``payments.receipts``).
+    ``live_key`` is set while it is issuing, issued or cancelling: one live receipt per payment or
+    external merchant_uid. The buyer's identifier is never stored, only a masked form."""
+
+    __tablename__ = "cash_receipts"
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "live_key", name="uq_cash_receipts_merchant_live_key"),
+        Index("ix_cash_receipts_merchant_uid", "merchant_id", "kind", "merchant_uid"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: Tollway's own id of the receipt, sent to the PG as its ``orderId``
+    receipt_uid: Mapped[str] = mapped_column(String(40), unique=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # payment | external
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), nullable=True, index=True)
+    merchant_uid: Mapped[str] = mapped_column(String(40))
+    live_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("pg_channels.id"))
+    pg_provider: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))
+    receipt_key: Mapped[str | None] = mapped_column(String(200), nullable=True)  # the PG's
+    apply_num: Mapped[str | None] = mapped_column(String(32), nullable=True)  # 국세청 승인번호
+    receipt_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    type: Mapped[str] = mapped_column(String(16))  # person (소득공제) | company (지출증빙)
+    identifier_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    #: masked (``*******5678``); the clear identifier never reaches storage
+    identifier_masked: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    tax_free: Mapped[int] = mapped_column(BigInteger, default=0)
+    vat: Mapped[int] = mapped_column(BigInteger, default=0)
+    buyer_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    buyer_email: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    buyer_tel: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    fail_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class VaultKey(Base):
     """A data key, wrapped (sealed) by the master key. One is active: new values are sealed under it."""
 
@@ -513,6 +556,21 @@ class SandboxIdempotency(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class SandboxCashReceipt(Base):
+    """One Toss CashReceipt (``doc``, JSON, with its cancels): the identifier is kept masked only."""
+
+    __tablename__ = "sandbox_cash_receipts"
+    __table_args__ = (UniqueConstraint("mid", "order_id", name="uq_sandbox_cash_receipts_mid_order"),)
+
+    receipt_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    mid: Mapped[str] = mapped_column(String(64))
+    order_id: Mapped[str] = mapped_column(String(64))
+    #: optimistic lock: a cancel is ``WHERE version = :seen``
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    doc: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class SandboxBillingKey(Base):
     __tablename__ = "sandbox_billing_keys"
 
@@ -537,6 +595,4 @@ class SandboxBillingAuth(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
-
-# The console's tables live in their own module; importing it registers them on ``Base``.
-from tollway.db import console_models as _console_models  # noqa: E402, F401
+from tollway.db import console_models as _console_models  # noqa: E402, F401 - registers the console's tables

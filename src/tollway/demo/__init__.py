@@ -3,7 +3,8 @@
 The page loads ``/v1/iamport.js`` and calls ``IMP.request_pay`` like any shop. Its "server side"
 (``/demo/api/…``) is what a merchant's backend does: it gets a token with the demo merchant's
 ``imp_key``/``imp_secret`` and calls Tollway's REST API over HTTP — verify a payment, charge a
-registered card again, cancel, and (sandbox only) deposit into a virtual account.
+registered card again, issue a virtual account with ``POST /vbanks``, cancel, and (sandbox only)
+deposit into a virtual account.
 """
 
 from __future__ import annotations
@@ -82,6 +83,20 @@ async def again(request: Request, services: ServicesDep) -> Response:
         "name": "Tollway 커피 구독 (월)",
     }
     return await _call(services, "POST", "/subscribe/payments/again", order)
+
+
+@router.post("/demo/api/vbank")
+async def vbank(request: Request, services: ServicesDep) -> Response:
+    order = {
+        "merchant_uid": _text(await _body(request), "merchant_uid"),
+        "amount": 15000,
+        "name": "에티오피아 원두 1kg",
+        "vbank_code": "088",
+        "vbank_due": int(services.clock.now().timestamp()) + 3 * 86400,
+        "buyer_name": "김커피",
+        "buyer_email": "coffee@example.com",
+    }
+    return await _call(services, "POST", "/vbanks", order)
 
 
 @router.post("/demo/api/cancel")

@@ -160,7 +160,7 @@ async def approve(
             result = await connector.get_payment_by_order(payment.imp_uid)
         except PgError:
             raise BusinessError(UNKNOWN_OUTCOME.format(imp_uid=payment.imp_uid), code=-1) from None
-        if not result.is_approved:
+        if not (result.is_approved or result.is_waiting_for_deposit):  # an issued virtual account is no failure
             reason = f"[{result.failure_code}] {result.failure_message}"
             return await settle_failure(services, payment.id, reason, on_settle)
     except PgUnknown:

@@ -22,7 +22,7 @@ from tollway.payments.ledger import (
     record_cancel,
     record_vbank_issued,
 )
-from tollway.payments.states import PaymentStatus, end_pg_call
+from tollway.payments.states import PaymentStatus, end_pg_call, transition
 from tollway.pg.base import PgCard, PgError, PgPayment
 from tollway.pg.toss.codes import CARD_TYPES, kftc_bank_code, kftc_card_code, toss_card_name
 from tollway.webhooks import outbox
@@ -144,16 +144,37 @@ async def sync_cancels(
     return added
 
 
+async def apply_revoke_outcome(
+    session: AsyncSession, payment: Payment, pg: PgPayment | None, at: datetime, *, release: bool
+) -> bool:
+    """What the PG holds for a virtual account being revoked (the cancel's answer, or a later read):
+    cancelled there → ``ready → cancelled``; deposited first → ``paid``; still waiting → the claim is
+    released when ``release`` (the cancel never happened). Returns whether the call is settled."""
+    if payment.status == PaymentStatus.READY and pg is not None and pg.is_revoked:
+        transition(payment, PaymentStatus.CANCELLED, at)
+        payment.cancel_reason = pg.cancels[-1].reason if pg.cancels else None
+    elif payment.status == PaymentStatus.READY and pg is not None and pg.is_approved:
+        await apply_approval(session, payment, pg, at)
+    elif not release:
+        return False
+    end_pg_call(payment, at)
+    return True
+
+
 async def apply_truth(services: Services, payment_id: int, truth: PgPayment, at: datetime) -> tuple[bool, str]:
     """What the PG says of a payment now (read back after a webhook or a sandbox deposit), applied
     through the state machine: an approval or a failure of a ``ready`` payment, a virtual account
-    issued, cancels made at the PG. Returns (whether anything changed, the status)."""
+    issued or cancelled unpaid, cancels made at the PG. Returns (whether anything changed, the status)."""
     async with services.sessions() as session:
         current = await load_for_update(session, payment_id)
         before = (current.status, current.cancel_amount, current.vbank_num)
         added: list[PaymentCancel] = []
         if current.status == PaymentStatus.READY and (truth.is_approved or truth.is_waiting_for_deposit):
             await apply_approval(session, current, truth, at)  # queues its own notification
+        elif current.status == PaymentStatus.READY and truth.is_revoked and current.pg_op is None:
+            # an unpaid account cancelled at the PG (its dashboard): V1 notifies console cancels
+            await apply_revoke_outcome(session, current, truth, at, release=True)
+            await outbox.enqueue(session, current, PaymentStatus.CANCELLED, at)
         elif current.status == PaymentStatus.READY and truth.is_failed:
             await apply_failure(session, current, f"[{truth.failure_code}] {truth.failure_message}", at)
         elif current.status == PaymentStatus.PAID:

@@ -7,7 +7,8 @@ is old enough to no longer be in flight, the PG is asked what happened:
   it shows); ABORTED/EXPIRED → ``failed``; no record → ``failed`` once ``grace`` has passed (the
   PG never saw the request), else left for the next round; no answer → left for the next round.
 - cancel: the payment is read back and every cancel the PG shows is recorded; the claim is then
-  released (a cancel the PG does not show never happened).
+  released (a cancel the PG does not show never happened). For an unpaid virtual account being
+  revoked, an account the PG shows cancelled makes the payment ``cancelled``.
 
 It runs on demand (``tollway reconcile``) and periodically inside ``tollway serve``.
 """
@@ -22,7 +23,7 @@ import structlog
 from sqlalchemy import select
 
 from tollway.db.models import Payment, PgChannel
-from tollway.payments.pgsync import apply_approval, apply_failure, load_for_update, sync_cancels
+from tollway.payments.pgsync import apply_approval, apply_failure, apply_revoke_outcome, load_for_update, sync_cancels
 from tollway.payments.states import PaymentStatus, PgOp, end_pg_call
 from tollway.pg.base import PgNotFound, PgPayment, PgUnknown
 from tollway.services import Services
@@ -97,8 +98,8 @@ async def reconcile_one(services: Services, payment_id: int, grace: timedelta, r
         if payment.pg_op != op or payment.pg_op_at != started:
             return  # settled meanwhile by someone else
         if op == PgOp.APPROVE:
-            if found is not None and found.is_approved:
-                await apply_approval(session, payment, found, now)
+            if found is not None and (found.is_approved or found.is_waiting_for_deposit):
+                await apply_approval(session, payment, found, now)  # a virtual account is issued, not paid
                 report.paid.append(imp_uid)
             elif found is not None and found.is_failed:
                 await apply_failure(session, payment, f"[{found.failure_code}] {found.failure_message}", now)
@@ -112,6 +113,12 @@ async def reconcile_one(services: Services, payment_id: int, grace: timedelta, r
                 return
             if payment.pg_op is not None:
                 end_pg_call(payment, now)
+        elif payment.status == PaymentStatus.READY:  # an unpaid virtual account being revoked
+            if not await apply_revoke_outcome(session, payment, found, now, release=overdue):
+                report.still_pending.append(imp_uid)
+                return
+            settled = report.cancels_recorded if payment.status == PaymentStatus.CANCELLED else report.released
+            settled.append(imp_uid)
         else:
             added = await sync_cancels(session, payment, found, now, cancellation_id=payment.pg_op_key) if found else []
             if added:

@@ -120,6 +120,25 @@ async def begin_cancel(
     payment.pg_op_amount = amount
 
 
+async def begin_revoke(session: AsyncSession, payment: Payment, key: str, at: datetime) -> None:
+    """Claims an unpaid virtual account for the call that cancels it at the PG (``ready →
+    cancelled`` once the PG confirms). Atomic across processes, as ``begin_cancel``."""
+    if payment.status != PaymentStatus.READY or payment.vbank_num is None:
+        raise IllegalTransition(payment, PaymentStatus.CANCELLED)
+    result = await session.execute(
+        update(Payment)
+        .where(Payment.id == payment.id, Payment.status == PaymentStatus.READY, Payment.pg_op.is_(None))
+        .values(pg_op=PgOp.CANCEL, pg_op_key=key, pg_op_at=at, pg_op_amount=payment.amount)
+        .execution_options(synchronize_session=False)
+    )
+    if not getattr(result, "rowcount", 0):
+        raise BusinessError(BUSY.format(imp_uid=payment.imp_uid))
+    payment.pg_op = PgOp.CANCEL
+    payment.pg_op_key = key
+    payment.pg_op_at = at
+    payment.pg_op_amount = payment.amount
+
+
 def end_pg_call(payment: Payment, at: datetime) -> None:
     """The call's outcome is recorded (or known never to have happened). For an approval that did
     not end in ``paid``/``failed`` (e.g. the PG has no record) the payment stays ``ready``."""

@@ -86,6 +86,52 @@ class ChargeRequest:
 
 
 @dataclass(frozen=True)
+class VirtualAccountTerms:
+    """What a virtual account adds to a charge: the bank, the deposit deadline and, for a fixed
+    (고정) account, the key that gives the same buyer the same account again."""
+
+    bank: str  # the PG's bank code
+    due: datetime
+    account_key: str | None = None
+
+
+@dataclass(frozen=True, repr=False)
+class CashReceiptRequest:
+    """A cash receipt (현금영수증) for ``amount``. ``identifier`` is the buyer's phone, resident or
+    business registration or cash-receipt card number: sent to the PG, never stored in clear."""
+
+    order_id: str
+    order_name: str
+    amount: int
+    identifier: Secret
+    #: ``deduction`` (소득공제, a person) or ``proof`` (지출증빙, a business)
+    purpose: str = "deduction"
+    tax_free: int = 0
+
+    def __repr__(self) -> str:
+        return f"CashReceiptRequest(order_id={self.order_id!r}, amount={self.amount}, identifier=***)"
+
+
+@dataclass(frozen=True)
+class PgCashReceipt:
+    """A cash receipt as the PG sees it. ``issue_status`` is the PG's own (Toss: IN_PROGRESS,
+    COMPLETED, FAILED); the tax office's verdict comes a day or two after the request."""
+
+    receipt_key: str
+    order_id: str
+    amount: int
+    tax_free: int
+    issue_status: str
+    transaction_type: str  # CONFIRM (an issue) or CANCEL
+    purpose: str | None  # deduction / proof
+    issue_number: str | None
+    receipt_url: str | None
+    requested_at: datetime | None
+    failure_code: str | None = None
+    failure_message: str | None = None
+
+
+@dataclass(frozen=True)
 class RefundAccount:
     bank: str  # the PG's bank code
     number: str
@@ -167,6 +213,11 @@ class PgPayment:
     def is_failed(self) -> bool:
         return self.status in ("ABORTED", "EXPIRED")
 
+    @property
+    def is_revoked(self) -> bool:
+        """An unpaid virtual account cancelled at the PG (nothing was ever deposited)."""
+        return self.status == "CANCELED" and self.approved_at is None and self.virtual_account is not None
+
 
 @dataclass(frozen=True, repr=False)
 class PgBillingKey:
@@ -205,3 +256,13 @@ class PgConnector(Protocol):
     ) -> PgPayment: ...
 
     async def delete_billing_key(self, billing_key: Secret) -> None: ...
+
+    async def issue_virtual_account(
+        self, charge: ChargeRequest, account: VirtualAccountTerms, *, idempotency_key: str
+    ) -> PgPayment: ...
+
+    async def issue_cash_receipt(self, request: CashReceiptRequest, *, idempotency_key: str) -> PgCashReceipt: ...
+
+    async def cancel_cash_receipt(
+        self, receipt_key: str, *, amount: int | None = None, idempotency_key: str
+    ) -> PgCashReceipt: ...

@@ -4,8 +4,8 @@ What it reproduces (reference toss-v1 §10): Basic auth with the sandbox keys (�
 Toss's error bodies and statuses (§4), idempotency on every POST (§1.3: the first answer is
 replayed, errors included; 409 while the first is still processing; 400 over 300 characters),
 ``TossPayments-Test-Code`` (§7), the amount, order id and installment rules (§2.1, §8.4), payment
-lookups, cancels with ``refundableAmount`` (§2.4), key-in (§2.5) and billing (§2.7). Test cards
-give deterministic outcomes (``sandbox.cards``).
+lookups, cancels with ``refundableAmount`` (§2.4), key-in (§2.5), virtual accounts (§2.6), billing
+(§2.7) and cash receipts (§2.8). Test cards give deterministic outcomes (``sandbox.cards``).
 
 Besides Toss's own paths it has a few ``/_sandbox/…`` helpers that stand in for the buyer's side
 of Toss's windows: open an authenticated checkout session (then ``confirm`` it), get a billing
@@ -18,14 +18,16 @@ from fastapi import APIRouter, FastAPI, Request
 from starlette.responses import HTMLResponse, Response
 
 from tollway.sandbox.billing import BillingApi
+from tollway.sandbox.cash_receipts import CashReceiptsApi
 from tollway.sandbox.core import Handler, SandboxConfig
 from tollway.sandbox.payments import PaymentsApi
+from tollway.sandbox.virtual_accounts import VirtualAccountsApi
 from tollway.sandbox.window import add_routes
 
 __all__ = ["Sandbox", "SandboxConfig", "create_sandbox_app"]
 
 
-class Sandbox(PaymentsApi, BillingApi):
+class Sandbox(PaymentsApi, BillingApi, VirtualAccountsApi, CashReceiptsApi):
     """Every Toss resource the sandbox serves, over one store, clock and configuration."""
 
 
@@ -49,6 +51,10 @@ def create_sandbox_app(sandbox: Sandbox) -> FastAPI:
     route("POST", "/v1/billing/authorizations/issue", sandbox.billing_from_auth)
     route("POST", "/v1/billing/{billing_key}", sandbox.billing_charge)
     route("DELETE", "/v1/billing/{billing_key}", sandbox.billing_delete)
+    route("POST", "/v1/virtual-accounts", sandbox.issue_virtual_account)
+    route("POST", "/v1/cash-receipts", sandbox.issue_cash_receipt)
+    route("GET", "/v1/cash-receipts", sandbox.list_cash_receipts)
+    route("POST", "/v1/cash-receipts/{receipt_key}/cancel", sandbox.cancel_cash_receipt)
     route("POST", "/_sandbox/checkout-sessions", sandbox.open_session)
     route("POST", "/_sandbox/billing-auths", sandbox.open_billing_auth)
     route("GET", "/_sandbox/payments", sandbox.ledger)
@@ -60,6 +66,14 @@ def create_sandbox_app(sandbox: Sandbox) -> FastAPI:
         return HTMLResponse(
             "<!doctype html><meta charset=utf-8><title>Sandbox receipt</title>"
             f"<p>Tollway sandbox receipt for payment <code>{_html(payment_key)}</code>. No money moved.</p>"
+        )
+
+    @router.get("/_sandbox/cash-receipts/{receipt_key}", include_in_schema=False)
+    async def cash_receipt(receipt_key: str) -> HTMLResponse:
+        return HTMLResponse(
+            "<!doctype html><meta charset=utf-8><title>Sandbox cash receipt</title>"
+            f"<p>Tollway sandbox cash receipt <code>{_html(receipt_key)}</code>. "
+            "Nothing was sent to the tax office.</p>"
         )
 
     app.include_router(router)

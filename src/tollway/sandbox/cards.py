@@ -45,6 +45,8 @@ class TestCard:
     issuer_code: str  # Toss card company code
     acquirer_code: str
     card_type: str  # 신용 / 체크
+    #: issued abroad: a key-in payment needs no identity number (birth date / business number)
+    foreign: bool = False
 
 
 TEST_CARDS: dict[str, TestCard] = {
@@ -57,6 +59,9 @@ TEST_CARDS: dict[str, TestCard] = {
     "4330123412340054": TestCard(Outcome.INVALID, "91", "91", "신용"),
     "4330123412340062": TestCard(Outcome.SLOW, "31", "31", "신용"),
     "4330123412340070": TestCard(Outcome.HANG, "31", "31", "신용"),
+    "4242424242424242": TestCard(Outcome.APPROVE, "4V", "21", "신용", foreign=True),  # VISA, issued abroad
+    "5555555555554444": TestCard(Outcome.APPROVE, "4M", "21", "신용", foreign=True),  # Mastercard, abroad
+    "4000000000000002": TestCard(Outcome.DECLINE, "4V", "21", "신용", foreign=True),  # VISA, declined
 }
 
 DEFAULT_CARD = TestCard(Outcome.APPROVE, "41", "41", "신용")  # 신한카드

@@ -32,7 +32,7 @@ class PaymentsApi(SandboxCore):
         self._tax_free(body, self._amount(body))
         self._order(body)
         card, masked = self._card(body)
-        if body.get("customerIdentityNumber") is None:
+        if body.get("customerIdentityNumber") is None and not card.foreign:  # a card issued abroad needs none
             raise TossApiError("INVALID_REQUIRED_PARAM", "필수 파라미터가 누락되었습니다. (customerIdentityNumber)")
         return await self._charge(caller, body, request, card, masked, kind="NORMAL")
 

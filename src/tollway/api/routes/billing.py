@@ -198,7 +198,14 @@ async def schedule(request: Request, principal: PrincipalDep, services: Services
             )
         )
     card = registration(body.customer_uid, body, customer_id=body.customer_id, pg=body.pg) if body.card_number else None
-    created = await schedules.create(services, principal.merchant_id, body.customer_uid, entries, registration=card)
+    created = await schedules.create(
+        services,
+        principal.merchant_id,
+        body.customer_uid,
+        entries,
+        registration=card,
+        checking_amount=body.checking_amount or 0,
+    )
     return ok(created)
 
 

@@ -8,6 +8,7 @@ from tollway.api.deps import PrincipalDep, ReadSessionDep, ServicesDep
 from tollway.api.envelope import Envelope, ok
 from tollway.api.schemas import GetTokenBody, PgSettingV1, TokenV1
 from tollway.clock import to_unix
+from tollway.merchants import tiers
 from tollway.merchants.service import list_channels
 
 router = APIRouter(tags=["authenticate", "users"])
@@ -24,6 +25,7 @@ router = APIRouter(tags=["authenticate", "users"])
 async def get_token(request: Request, services: ServicesDep) -> Response:
     body = await read_body(request, GetTokenBody)
     issued = await services.tokens.issue(body.imp_key, body.imp_secret)
+    tiers.check_header(request.headers.get("tier"))  # i'mport's Java client sends Tier to getToken too
     services.throttle.succeeded(request.client.host if request.client else "unknown")
     return ok(
         {

@@ -20,16 +20,19 @@ from tollway.pg.base import (
     Buyer,
     CancelRequest,
     CardData,
+    CashReceiptRequest,
     ChargeRequest,
     PgBillingKey,
+    PgCashReceipt,
     PgDeclined,
     PgError,
     PgNotFound,
     PgPayment,
     PgRejected,
     PgUnknown,
+    VirtualAccountTerms,
 )
-from tollway.pg.toss import errors, wire
+from tollway.pg.toss import errors, receipts, wire
 from tollway.vault import Secret
 
 logsafety.install()  # the billing key travels in URL paths, which httpx logs
@@ -100,6 +103,23 @@ class TossConnector:
     async def delete_billing_key(self, billing_key: Secret) -> None:
         await self._send("DELETE", f"/v1/billing/{_segment(billing_key.reveal())}", None, None, self._timeout)
 
+    async def issue_virtual_account(
+        self, charge: ChargeRequest, account: VirtualAccountTerms, *, idempotency_key: str
+    ) -> PgPayment:
+        body = wire.virtual_account_body(charge, account)
+        return self._payment(await self._post("/v1/virtual-accounts", body, idempotency_key))
+
+    async def issue_cash_receipt(self, request: CashReceiptRequest, *, idempotency_key: str) -> PgCashReceipt:
+        body = receipts.cash_receipt_body(request)
+        return self._cash_receipt(await self._post("/v1/cash-receipts", body, idempotency_key))
+
+    async def cancel_cash_receipt(
+        self, receipt_key: str, *, amount: int | None = None, idempotency_key: str
+    ) -> PgCashReceipt:
+        path = f"/v1/cash-receipts/{_segment(receipt_key)}/cancel"
+        body = receipts.cancel_cash_receipt_body(amount)
+        return self._cash_receipt(await self._post(path, body, idempotency_key))
+
     async def sandbox_deposit(self, payment_key: str) -> PgPayment:
         """Only against Tollway's sandbox: pays a waiting virtual account, as Toss's developer
         center does with 입금처리 (Toss's live API has no such call)."""
@@ -158,6 +178,13 @@ class TossConnector:
             return wire.payment_from_wire(raw)
         except ValueError:
             raise PgUnknown("BAD_RESPONSE", "Toss answered without a Payment object") from None
+
+    @staticmethod
+    def _cash_receipt(raw: Any) -> PgCashReceipt:
+        try:
+            return receipts.cash_receipt_from_wire(raw)
+        except ValueError:
+            raise PgUnknown("BAD_RESPONSE", "Toss answered without a CashReceipt object") from None
 
     @staticmethod
     def _billing(raw: Any) -> PgBillingKey:

@@ -107,6 +107,20 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "REFUND_REJECTED": (400, "환불이 거절됐습니다. 결제사에 문의 부탁드립니다."),
     "EXCEED_MAX_REFUND_DUE": (403, "환불 가능한 기간이 초과했습니다."),
     "EXCEED_CANCEL_LIMIT": (403, "취소 한도 금액을 초과 하였습니다."),
+    # virtual accounts and cash receipts
+    "INVALID_DATE": (400, "날짜 데이터가 잘못 되었습니다."),
+    "INVALID_ISO_DATE_FORMAT": (
+        400,
+        "시간 일시 형식이 잘못되었습니다. 시간 형식은 ISO 8601 형식을 준수해야 합니다.",
+    ),
+    "EXCEED_MAX_DUE_DATE": (400, "가상 계좌의 최대 유효만료 기간을 초과했습니다."),
+    "EXCEED_MAX_VALID_HOURS": (400, "가상 계좌의 최대 유효시간을 초과했습니다."),
+    "INVALID_VALID_HOURS_WITH_DUE_DATE_AND_SINGLE": (400, "validHours와 dueDate는 같이 사용할 수 없습니다."),
+    "INVALID_VIRTUAL_ACCOUNT_TYPE": (400, "유효하지 않은 가상계좌 타입입니다."),
+    "REQUIRED_ACCOUNT_KEY": (400, "고정계좌는 발급용 고객키값이 필수입니다."),
+    "NOT_AVAILABLE_BANK": (403, "은행 서비스 시간이 아닙니다."),
+    "INVALID_CASH_RECEIPT_INFO": (400, "현금 영수증 정보가 잘못되었습니다."),
+    "DUPLICATED_CASH_RECEIPT": (400, "이미 현금영수증이 발급된 주문입니다."),
     # billing
     "INVALID_BILLING_AUTH": (400, "유효하지 않은 빌링 인증입니다."),
     "INVALID_BILL_KEY_REQUEST": (400, "빌링키 인증이 완료되지 않았거나 유효하지 않은 빌링 거래 건입니다."),

@@ -22,6 +22,7 @@ from tollway.pg.base import (
     PgCard,
     PgPayment,
     PgVirtualAccount,
+    VirtualAccountTerms,
 )
 from tollway.vault import Secret
 
@@ -256,6 +257,23 @@ def billing_card_body(card: CardData, customer_key: str, buyer: Buyer) -> dict[s
 def billing_charge_body(customer_key: str, charge: ChargeRequest) -> dict[str, Any]:
     """``POST /v1/billing/{billingKey}``."""
     return {"customerKey": customer_key, **_charge_fields(charge)}
+
+
+def virtual_account_body(charge: ChargeRequest, account: VirtualAccountTerms) -> dict[str, Any]:
+    """``POST /v1/virtual-accounts``: ``customerName`` is required; the deadline goes as ``dueDate``
+    (KST, no offset, as Toss reads it), never with ``validHours`` beside it."""
+    body: dict[str, Any] = {
+        "amount": charge.amount,
+        "orderId": charge.order_id,
+        "orderName": charge.order_name,
+        "bank": account.bank,
+        "dueDate": account.due.astimezone(KST).strftime("%Y-%m-%dT%H:%M:%S"),
+        "taxFreeAmount": charge.tax_free,
+        **_buyer_fields(charge.buyer),
+    }
+    if account.account_key:
+        body["accountKey"] = account.account_key
+    return body
 
 
 def cancel_body(request: CancelRequest) -> dict[str, Any]:

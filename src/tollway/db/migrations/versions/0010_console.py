@@ -1,7 +1,7 @@
 """console users sessions audit and daily stats
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0008
 Create Date: 2026-11-29 19:32:29.918823
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0006"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
