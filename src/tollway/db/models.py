@@ -595,4 +595,5 @@ class SandboxBillingAuth(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
+
 from tollway.db import console_models as _console_models  # noqa: E402, F401 - registers the console's tables
