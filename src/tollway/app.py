@@ -14,7 +14,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import HTMLResponse, Response
 
-from tollway import __version__, demo, logsafety
+from tollway import __version__, console, demo, logsafety
 from tollway import http as outgoing
 from tollway.api.envelope import install_error_handlers, ok
 from tollway.api.paths import NormalizePath
@@ -41,6 +41,7 @@ from tollway.observability import routes as observability
 from tollway.observability.metrics import DB_POOL_SIZE
 from tollway.observability.middleware import Observe
 from tollway.payments.reconcile import run_periodically
+from tollway.payments.stats import run_periodically as roll_up_stats
 from tollway.pg.registry import ConnectorRegistry
 from tollway.sandbox.app import Sandbox, SandboxConfig, create_sandbox_app
 from tollway.services import Services
@@ -115,7 +116,12 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             if services.settings.webhooks_enabled
             else None
         )
+        rollups = asyncio.create_task(roll_up_stats(services)) if worker is not None else None
         yield
+        if rollups is not None:
+            rollups.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await rollups
         # Drain (SIGTERM; uvicorn has already stopped taking requests and finished those in flight):
         # no new claims; the charges and deliveries in flight finish; leases are handed back.
         notifier_stop.set()
@@ -152,6 +158,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(checkout.router)
     app.include_router(demo.router)
     app.include_router(observability.router)
+    console.install(app)
     if services.settings.sandbox_enabled:
         app.mount("/sandbox/toss", create_sandbox_app(services.sandbox))
     app.mount("/docs/static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-static")

@@ -5,7 +5,7 @@ Tests and demos swap in a ``ManualClock`` to make time pass without waiting.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Protocol
 
 
@@ -43,3 +43,17 @@ def to_unix(value: datetime | None) -> int:
 
 def from_unix(value: int) -> datetime:
     return datetime.fromtimestamp(value, UTC)
+
+
+#: Korea Standard Time (UTC+9, no daylight saving): the console's dates and the dashboard's days.
+KST = timezone(timedelta(hours=9), "KST")
+
+
+def kst_day(value: datetime) -> str:
+    """The KST calendar day of an instant, ``YYYY-MM-DD``."""
+    return value.astimezone(KST).strftime("%Y-%m-%d")
+
+
+def kst_day_start(day: str) -> datetime:
+    """The instant a KST day (``YYYY-MM-DD``) begins; ``ValueError`` for anything else."""
+    return datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=KST)

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     #: How often ``tollway serve`` looks for pending PG calls to reconcile; 0 turns it off.
     reconcile_interval_seconds: float = 30.0
 
+    #: A console session ends after this many minutes without a request.
+    console_idle_minutes: int = 30
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

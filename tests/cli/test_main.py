@@ -114,11 +114,39 @@ def test_serve_on_an_empty_machine_creates_and_then_reuses_a_demo_merchant(data_
         assert shop.status_code == 200 and user_code in shop.text and "/v1/iamport.js" in shop.text
         verified = httpx.post(f"{server.base}/demo/api/verify", json={"imp_uid": paid["response"]["imp_uid"]})
         assert verified.json()["response"]["merchant_uid"] == "cli-order-1"
+        # the console sign-in printed next to the key pair opens the demo merchant's console
+        email, password = re.search(r"\(sign in: (\S+) / (\S+)\)", first_log).groups()  # type: ignore[union-attr]
+        with httpx.Client(base_url=server.base) as browser:
+            form = browser.get("/console/sign-in").text
+            csrf = form.split('name="csrf-token" content="')[1].split('"')[0]
+            signed = browser.post("/console/sign-in", data={"email": email, "password": password, "csrf": csrf})
+            assert signed.status_code == 303
+            assert browser.get("/console").headers["location"] == f"/console/m/{user_code}"
     finally:
         second_log = server.stop()
     assert f"demo shop             {server.base}/demo" in second_log
     assert "demo merchant reused" in second_log
     assert _printed(second_log, "\\(IMP.init\\)") == user_code and _printed(second_log, "imp_key") == imp_key
+
+
+def test_console_create_user_prints_a_one_time_password_or_takes_one(data_dir: Path) -> None:
+    assert _tollway(data_dir, "db", "upgrade").returncode == 0
+    code = _printed(_tollway(data_dir, "merchant", "create", "--name", "Shop").stdout, "user code")
+    made = _tollway(
+        data_dir, "console", "create-user", "--merchant", code, "--email", "Boss@Shop.test", "--role", "owner"
+    )
+    assert (
+        made.returncode == 0
+        and "boss@shop.test (owner)" in made.stdout
+        and len(_printed(made.stdout, "password")) >= 12
+    )
+    given = _tollway(
+        data_dir, "console", "create-user", "--operator", "--email", "ops@x.test", "--password", "long-enough-1"
+    )
+    assert given.returncode == 0 and "password" not in given.stdout
+    twice = _tollway(data_dir, "console", "create-user", "--operator", "--email", "ops@x.test")
+    assert twice.returncode == 1
+    assert _tollway(data_dir, "console", "create-user", "--email", "x@x.test").returncode == 1  # neither
 
 
 def test_merchant_and_channel_commands(data_dir: Path) -> None:

@@ -272,6 +272,17 @@ async def many(services: Services, merchant_id: int, customer_uids: Sequence[str
     return found, len(found) < len(wanted)
 
 
+async def page_of(
+    services: Services, merchant_id: int, *, before_id: int | None, limit: int = 50
+) -> list[BillingCustomer]:
+    """The merchant's billing customers, newest first; ``before_id`` pages back (the console)."""
+    query = select(BillingCustomer).where(BillingCustomer.merchant_id == merchant_id)
+    if before_id is not None:
+        query = query.where(BillingCustomer.id < before_id)
+    async with services.sessions() as session:
+        return list(await session.scalars(query.order_by(BillingCustomer.id.desc()).limit(limit)))
+
+
 async def payments_of(services: Services, merchant_id: int, customer_uid: str, page: Page) -> PagedPaymentsV1:
     async with services.sessions() as session:
         scope = (Payment.merchant_id == merchant_id, Payment.customer_uid == customer_uid)

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from tollway import __version__
+from tollway.cli import console as console_cli
 from tollway.cli import db, sandbox, vault, webhooks
 from tollway.cli.common import (
     DatabaseOpt,
@@ -36,6 +37,7 @@ app.add_typer(channel_app, name="channel")
 app.add_typer(vault.app, name="vault")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(sandbox.app, name="sandbox")
+app.add_typer(console_cli.app, name="console")
 
 
 @app.command()
@@ -94,6 +96,11 @@ def serve(
             console.print("  imp_secret            (not on this machine; add a pair: tollway merchant add-key)")
         console.print(f"  PG channel            tosspayments.{demo_info.mid} (sandbox)")
         console.print(f"  demo shop             {base}/demo   (pay, subscribe, cancel in a browser)")
+        if demo_info.console_password:
+            console.print(
+                f"  console               {base}/console   "
+                f"(sign in: {demo_info.console_email} / {demo_info.console_password})"
+            )
     console.print(f"  REST API              {base}/users/getToken")
     console.print(f"  browser SDK           {base}/v1/iamport.js   (replaces cdn.iamport.kr/v1/iamport.js)")
     if settings.sandbox_enabled:

@@ -22,30 +22,13 @@ def webhooks_configure(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Set a merchant's default webhook URL, body format and number of attempts."""
-    from tollway.db.models import WebhookSettings
     from tollway.merchants.service import get_merchant
-
-    if content_type not in (None, "json", "form"):
-        console.print("[red]error:[/red] --format must be json or form")
-        raise typer.Exit(1)
-    if attempts is not None and not 1 <= attempts <= 12:
-        console.print("[red]error:[/red] --attempts must be between 1 and 12")
-        raise typer.Exit(1)
+    from tollway.webhooks.settings import Change, configure
 
     async def work(services: Any) -> Any:
         async with services.sessions() as session:
             found = await get_merchant(session, merchant)
-            row = await session.get(WebhookSettings, found.id)
-            if row is None:
-                row = WebhookSettings(merchant_id=found.id, content_type="json", max_attempts=12)
-                session.add(row)
-            if url is not None:
-                row.default_url = url or None
-            if content_type is not None:
-                row.content_type = content_type
-            if attempts is not None:
-                row.max_attempts = attempts
-            row.updated_at = services.clock.now()
+            row = await configure(session, found.id, Change(url, content_type, attempts), services.clock.now())
             await session.commit()
             return row.default_url, row.content_type, row.max_attempts
 

@@ -494,7 +494,6 @@ class WebhookNotification(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    #: the request id (X-Request-Id) of the change it reports: logged with each attempt and sent
     request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
 
@@ -596,3 +595,6 @@ class SandboxBillingAuth(Base):
     doc: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+from tollway.db import console_models as _console_models  # noqa: E402, F401 - registers the console's tables

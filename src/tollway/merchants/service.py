@@ -191,3 +191,8 @@ async def set_default_channel(session: AsyncSession, merchant_id: int, ref: str)
     await session.execute(update(PgChannel).where(PgChannel.id == target.id).values(is_default=True))
     await session.refresh(target)
     return target
+
+
+async def api_keys(session: AsyncSession, merchant_id: int) -> list[ApiKey]:
+    """The merchant's key pairs, revoked ones included (the console lists them; secrets are hashes)."""
+    return list(await session.scalars(select(ApiKey).where(ApiKey.merchant_id == merchant_id).order_by(ApiKey.id)))

@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tollway.clock import Clock
+from tollway.db.console_models import ConsoleUser
 from tollway.db.models import AccessToken, BillingCustomer, PgChannel, VaultKey
 from tollway.vault import Secret, UnknownDataKey, Vault, sealed_key_id
 
@@ -35,6 +36,7 @@ SEALED_COLUMNS: tuple[tuple[type, str, str, str], ...] = (
     (PgChannel, "id", "secret_key_sealed", "pg_channel.secret_key"),
     (AccessToken, "api_key_id", "token_sealed", "access_token"),
     (BillingCustomer, "id", "billing_key_sealed", "billing.key"),
+    (ConsoleUser, "id", "totp_sealed", "console.totp"),
 )
 BATCH = 500
 
@@ -136,7 +138,7 @@ class Keyring:
         after: object = None
         while True:
             async with self._sessions() as session:
-                query = select(key_col, sealed_col).order_by(key_col).limit(BATCH)
+                query = select(key_col, sealed_col).where(sealed_col.is_not(None)).order_by(key_col).limit(BATCH)
                 if after is not None:
                     query = query.where(key_col > after)
                 rows = (await session.execute(query)).all()

@@ -17,7 +17,7 @@ from tollway.db.models import Payment, PgChannel, WebhookAttempt, WebhookNotific
 from tollway.errors import InvalidRequest, NotFound
 from tollway.payments.pgsync import apply_truth
 from tollway.pg.base import PgError, PgPayment
-from tollway.webhooks import delivery
+from tollway.webhooks import delivery, log
 
 router = APIRouter()
 
@@ -96,21 +96,9 @@ def _notification_v1(row: WebhookNotification, attempts: list[WebhookAttempt]) -
 async def list_webhooks(
     principal: PrincipalDep, services: ServicesDep, state: str | None = None, limit: int = 50
 ) -> Response:
-    if state not in (None, "pending", "delivering", "delivered", "failed"):
-        raise InvalidRequest("state must be pending, delivering, delivered or failed")
-    if not 1 <= limit <= 500:
-        raise InvalidRequest("limit must be between 1 and 500")
     async with services.sessions() as session:
-        query = select(WebhookNotification).where(WebhookNotification.merchant_id == principal.merchant_id)
-        if state:
-            query = query.where(WebhookNotification.state == state)
-        rows = list(await session.scalars(query.order_by(WebhookNotification.id.desc()).limit(limit)))
-        attempts: dict[int, list[WebhookAttempt]] = {r.id: [] for r in rows}
-        for attempt in await session.scalars(
-            select(WebhookAttempt).where(WebhookAttempt.notification_id.in_(list(attempts))).order_by(WebhookAttempt.id)
-        ):
-            attempts[attempt.notification_id].append(attempt)
-    return ok([_notification_v1(r, attempts[r.id]) for r in rows])
+        found = await log.entries(session, principal.merchant_id, state=state, limit=limit)
+    return ok([_notification_v1(e.notification, e.attempts) for e in found])
 
 
 @router.post("/tollway/webhooks/{webhook_id}/replay", tags=["tollway"], summary="Send one notification again")
