@@ -20,14 +20,14 @@ from starlette.responses import HTMLResponse, Response
 from tollway.sandbox.billing import BillingApi
 from tollway.sandbox.cash_receipts import CashReceiptsApi
 from tollway.sandbox.core import Handler, SandboxConfig
-from tollway.sandbox.payments import PaymentsApi
+from tollway.sandbox.methods import MethodsApi
 from tollway.sandbox.virtual_accounts import VirtualAccountsApi
 from tollway.sandbox.window import add_routes
 
 __all__ = ["Sandbox", "SandboxConfig", "create_sandbox_app"]
 
 
-class Sandbox(PaymentsApi, BillingApi, VirtualAccountsApi, CashReceiptsApi):
+class Sandbox(MethodsApi, BillingApi, VirtualAccountsApi, CashReceiptsApi):
     """Every Toss resource the sandbox serves, over one store, clock and configuration."""
 
 

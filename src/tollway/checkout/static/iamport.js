@@ -8,7 +8,7 @@
   var script = document.currentScript;
   var BASE = script && script.src ? script.src.replace(/\/v1\/iamport\.js(\?.*)?$/, "") : "";
   var ORIGIN = BASE ? new URL(BASE, global.location.href).origin : global.location.origin;
-  var PAY_METHODS = ["card", "trans", "vbank", "phone", "samsung", "kpay", "kakaopay", "payco", "lpay",
+  var PAY_METHODS = ["card", "trans", "vbank", "phone", "samsung", "samsungpay", "kpay", "kakaopay", "payco", "lpay",
     "ssgpay", "tosspay", "cultureland", "smartculture", "happymoney", "booknlife", "point", "wechat",
     "alipay", "unionpay", "tenpay", "naverpay", "applepay", "paypal", "kakao", "chai", "cvs"];
   var state = { userCode: null, tierCode: null, open: null };
