@@ -17,6 +17,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI, Request
 from starlette.responses import HTMLResponse, Response
 
+from tollway.sandbox import receipt_page
 from tollway.sandbox.billing import BillingApi
 from tollway.sandbox.cash_receipts import CashReceiptsApi
 from tollway.sandbox.core import Handler, SandboxConfig
@@ -63,10 +64,12 @@ def create_sandbox_app(sandbox: Sandbox) -> FastAPI:
 
     @router.get("/_sandbox/receipts/{payment_key}", include_in_schema=False)
     async def receipt(payment_key: str) -> HTMLResponse:
-        return HTMLResponse(
-            "<!doctype html><meta charset=utf-8><title>Sandbox receipt</title>"
-            f"<p>Tollway sandbox receipt for payment <code>{_html(payment_key)}</code>. No money moved.</p>"
-        )
+        stored = await sandbox.store.for_receipt(payment_key)
+        return receipt_page.receipt(stored.doc) if stored is not None else receipt_page.not_found()
+
+    @router.get("/_sandbox/receipt.css", include_in_schema=False)
+    async def receipt_style() -> Response:
+        return Response(receipt_page.STYLE, media_type="text/css", headers={"Cache-Control": "public, max-age=300"})
 
     @router.get("/_sandbox/cash-receipts/{receipt_key}", include_in_schema=False)
     async def cash_receipt(receipt_key: str) -> HTMLResponse:

@@ -176,6 +176,10 @@ class Store:
     async def by_order(self, mid: str, order_id: str) -> StoredPayment | None:
         return await self._payment(SandboxPayment.mid == mid, SandboxPayment.order_id == order_id)
 
+    async def for_receipt(self, payment_key: str) -> StoredPayment | None:
+        """A payment by its key alone: the receipt page's URL is the only thing it is given."""
+        return await self._payment(SandboxPayment.payment_key == payment_key)
+
     async def _payment(self, *where: ColumnElement[bool]) -> StoredPayment | None:
         async with self.sessions.statements() as conn:
             row = (await conn.execute(select(SandboxPayment.__table__).where(*where))).one_or_none()

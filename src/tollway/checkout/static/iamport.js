@@ -59,9 +59,17 @@
     global.location.assign(url + (url.indexOf("?") >= 0 ? "&" : "?") + q.toString());
   }
 
+  var CANCELED = "사용자에 의해 결제가 취소되었습니다.";
+
+  // The PC window is a modal dialog: the page behind it is inert (focus stays in the window), the
+  // window gets the focus, Escape is the buyer's cancel, and the focus returns where it was.
   function openOverlay(url, deliver) {
+    var opener = document.activeElement;
     var overlay = document.createElement("div");
     overlay.id = "imp-overlay";
+    overlay.setAttribute("role", "dialog");
+    overlay.setAttribute("aria-modal", "true");
+    overlay.setAttribute("aria-label", "결제창");
     overlay.setAttribute("style", "position:fixed;inset:0;z-index:2147483647;background:rgba(0,0,0,.45)");
     var frame = document.createElement("iframe");
     frame.id = "imp-window";
@@ -70,6 +78,7 @@
     frame.setAttribute("allow", "payment");
     frame.setAttribute("style", "position:absolute;top:50%;left:50%;transform:translate(-50%,-50%);" +
       "width:min(480px,100%);height:min(780px,100%);border:0;border-radius:12px;background:#fff");
+    var inerted = [];
     function onMessage(event) {
       // Only the gateway's window, from the gateway's origin, may answer.
       if (event.origin !== ORIGIN || event.source !== frame.contentWindow) return;
@@ -78,15 +87,36 @@
       close();
       deliver(data.result);
     }
+    function onKey(event) {
+      // Escape while the focus is on this page (the window's own pages handle it inside): the
+      // gateway records the buyer's cancel and answers through the window as any cancel does.
+      if (event.key !== "Escape") return;
+      event.preventDefault();
+      var q = new URLSearchParams({ code: "PAY_PROCESS_CANCELED", message: CANCELED });
+      frame.src = url + "/fail?" + q.toString();
+    }
     function close() {
       global.removeEventListener("message", onMessage);
+      document.removeEventListener("keydown", onKey, true);
+      for (var i = 0; i < inerted.length; i++) inerted[i].removeAttribute("inert");
       if (overlay.parentNode) overlay.parentNode.removeChild(overlay);
       state.open = null;
+      if (opener && typeof opener.focus === "function" && document.contains(opener)) opener.focus();
     }
     global.addEventListener("message", onMessage);
+    document.addEventListener("keydown", onKey, true);
+    frame.addEventListener("load", function () { frame.focus(); });
     frame.src = url;
     overlay.appendChild(frame);
+    var siblings = document.body.children;
+    for (var j = 0; j < siblings.length; j++) {
+      if (!siblings[j].hasAttribute("inert") && siblings[j].tagName !== "SCRIPT") {
+        siblings[j].setAttribute("inert", "");
+        inerted.push(siblings[j]);
+      }
+    }
     document.body.appendChild(overlay);
+    frame.focus();
     state.open = close;
   }
 
