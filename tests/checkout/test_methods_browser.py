@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.checkout.test_demo_browser import shot
 from tests.checkout.test_window_browser import IPHONE, open_shop, order, payment, start_pay
 from tests.conftest import MerchantFixture
 
@@ -31,9 +32,21 @@ METHODS = {
 }
 
 
-async def walk(frame: Any, pay_method: str) -> None:
-    """The buyer's two steps in the window (the page or the overlay's frame)."""
+async def settled(page: Any) -> None:
+    """The overlay's frame painted (two animation frames) with its fonts loaded: for screenshots."""
+    frame = page.frame(name="imp-window")
+    await frame.evaluate(
+        "() => document.fonts.ready.then(() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r))))"
+    )
+
+
+async def walk(frame: Any, pay_method: str, page: Any = None) -> None:
+    """The buyer's two steps in the window (the page or the overlay's frame); with ``page``, the
+    steps of two methods are the screenshots of docs/checkout.md."""
     await frame.locator("#provider").wait_for()
+    if page is not None and pay_method == "kakaopay":
+        await settled(page)
+        await shot(page, "window-easypay")
     if pay_method == "phone":
         await frame.locator("#carrier").select_option("KT")
         await frame.locator("#phone").fill("010-2222-3333")
@@ -42,6 +55,9 @@ async def walk(frame: Any, pay_method: str) -> None:
     if pay_method == "phone":
         assert "010****3333" in (await frame.locator("#confirm").text_content() or "")
         await frame.locator("#smsCode").fill("000000")
+        if page is not None:
+            await settled(page)
+            await shot(page, "window-phone-confirm")
     await frame.locator("#pay").click()  # N원 결제하기
 
 
@@ -53,7 +69,7 @@ async def test_each_method_pays_by_pc_callback(
     page = await open_shop(browser, shop, live, merchant)
     result = start_pay(page, order(f"order-pc-{pay_method}", pay_method=pay_method))
     frame = page.frame_locator("#imp-window")
-    await walk(frame, pay_method)
+    await walk(frame, pay_method, page)
     answer = await result
     assert answer["success"] is True and answer["status"] == "paid" and answer["paid_amount"] == 15000
     assert answer["pay_method"] == pay_method and answer["emb_pg_provider"] == METHODS[pay_method]

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.api.routes.pg_helpers import sandbox_ledger
+from tests.checkout.test_demo_browser import shot
 from tests.checkout.test_window_browser import IPHONE, open_shop, order, payment, rest, start_pay
 from tests.conftest import MerchantFixture
 from tollway.pg.toss.wire import KST
@@ -111,6 +112,7 @@ async def test_vbank_window_issues_an_account_and_shows_its_due_date(
     )
     assert await page.locator("#pay").text_content() == "가상계좌 발급받기"
     shown = await page.locator("#due").text_content()
+    await shot(page, "window-vbank-phone")
     assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scroll
     await page.locator("#pay").click()
     await page.wait_for_url(f"{shop}/complete*")
