@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.checkout.test_demo_browser import shot
-from tests.checkout.test_window_browser import IPHONE, open_shop, order, payment, start_pay
+from tests.checkout.test_window_browser import IPHONE, open_shop, order, payment, rest, start_pay
 from tests.conftest import MerchantFixture
 
 pytestmark = pytest.mark.browser
@@ -77,6 +77,9 @@ async def test_each_method_pays_by_pc_callback(
     assert stored["status"] == "paid" and stored["channel"] == "pc"
     assert stored["pay_method"] == pay_method and stored["emb_pg_provider"] == METHODS[pay_method]
     assert await page.locator("#imp-overlay").count() == 0
+    cancel = await rest(live, merchant, "POST", "/payments/cancel", json={"imp_uid": answer["imp_uid"]})
+    assert cancel["code"] == 0 and cancel["response"]["status"] == "cancelled"  # every method cancels in full
+    assert cancel["response"]["cancel_amount"] == 15000
 
 
 @pytest.mark.parametrize("pay_method", ["kakaopay", "phone", "booknlife"])
