@@ -153,3 +153,18 @@ async def test_every_window_step_and_result_page_passes_axe(
     await no_violations(page, "unknown checkout link")
     await page.goto(f"{live}/sandbox/toss/_sandbox/window?clientKey=bad&kind=payment&method=카드&params=%7B%7D")
     await no_violations(page, "invalid client key")
+
+
+async def test_the_overlay_fits_a_short_window(browser: Any, shop: str, live: str, merchant: MerchantFixture) -> None:
+    page = await open_shop(browser, shop, live, merchant, viewport={"width": 1280, "height": 900})
+    await page.evaluate(BUY_BUTTON, order("order-fit-1", pay_method="trans"))
+    await page.locator("#buy").click()
+    window = page.frame_locator("#imp-window")
+    await window.locator("#pay").wait_for()
+    frame = page.locator("#imp-window")
+    await page.wait_for_function("document.getElementById('imp-window').style.height.startsWith('min(')")
+    box = await frame.bounding_box()
+    pay = await window.locator("#pay").bounding_box()
+    assert box is not None and pay is not None
+    assert box["height"] < 780  # not the full-height frame
+    assert pay["y"] + pay["height"] <= box["y"] + box["height"]  # and nothing is cut off

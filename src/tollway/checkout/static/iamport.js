@@ -83,7 +83,13 @@
       // Only the gateway's window, from the gateway's origin, may answer.
       if (event.origin !== ORIGIN || event.source !== frame.contentWindow) return;
       var data = event.data;
-      if (!data || data.source !== "tollway" || data.type !== "imp:result") return;
+      if (!data || data.source !== "tollway") return;
+      if (data.type === "imp:resize" && typeof data.height === "number" && isFinite(data.height)) {
+        // the window's page fits its content: no large empty frame under a short form
+        frame.style.height = "min(" + Math.max(320, Math.ceil(data.height)) + "px,100%)";
+        return;
+      }
+      if (data.type !== "imp:result") return;
       close();
       deliver(data.result);
     }

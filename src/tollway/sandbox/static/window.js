@@ -14,7 +14,17 @@
     var cancel = document.getElementById("cancel");
     if (cancel) { event.preventDefault(); cancel.click(); }
   });
+  // In the SDK's overlay, the frame takes the height of the page (the SDK accepts it only from the
+  // gateway's origin; a height is all this message says).
+  function fit() {
+    if (window.parent === window) return;
+    var last = document.querySelector("main").lastElementChild;
+    if (!last) return;
+    var height = last.getBoundingClientRect().bottom + window.scrollY + 24;
+    window.parent.postMessage({ source: "tollway", type: "imp:resize", height: height }, "*");
+  }
   document.addEventListener("DOMContentLoaded", focusFirst);
+  document.addEventListener("DOMContentLoaded", fit);
   window.addEventListener("focus", function () {
     if (!document.activeElement || document.activeElement === document.body) focusFirst();
   });
