@@ -383,6 +383,8 @@ async def test_billing_window_keeps_customer_id_and_refuses_a_bad_sms_code(
     await frame.locator("#smsCode").fill("123456")
     await frame.locator("#pay").click()
     assert "000000" in (await frame.locator("#error:not([hidden])").text_content() or "")  # it asks again
+    assert await frame.locator("#smsCode").get_attribute("aria-invalid") == "true"  # the error names its field
+    assert await frame.locator("#cardNumber").get_attribute("aria-invalid") is None
     await frame.locator("#smsCode").fill("000000")
     await frame.locator("#pay").click()
     assert (await result)["success"] is True

@@ -81,10 +81,13 @@ OUTCOME_CARDS = {"approve": "4330123412340005", "decline": "4330123412340013", "
 
 
 class WindowError(Exception):
-    def __init__(self, code: str, message: str) -> None:
+    """``RETRY`` shows the window again with ``message``, tied to the input named ``field``."""
+
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
         super().__init__(code)
         self.code = code
         self.message = message
+        self.field = field
 
 
 class RuleRefusal(WindowError):
@@ -297,6 +300,7 @@ def window_page(
     typed_card: str | None = None,
     due: str | None = None,
     confirm: dict[str, str] | None = None,
+    field: str = "cardNumber",
 ) -> HTMLResponse:
     """The window. ``typed_card`` keeps a refused card number in its field (the buyer's own input,
     sent back only to the buyer's browser); ``due`` is a virtual account's deposit deadline;
@@ -317,9 +321,11 @@ def window_page(
         number = typed_card if typed_card is not None else "4330-1234-1234-0005"
         parts.append(
             '<label for="cardNumber">카드 번호</label><input type="text" name="cardNumber" id="cardNumber" '
-            f'inputmode="numeric" value="{html.escape(number)}" autocomplete="off"{_invalid(error)}>'
+            f'inputmode="numeric" value="{html.escape(number)}" autocomplete="off"'
+            f"{_invalid(error if field == 'cardNumber' else None)}>"
             '<label for="smsCode">휴대폰 인증번호</label>'
-            '<input type="text" name="smsCode" id="smsCode" inputmode="numeric" value="000000" autocomplete="off">'
+            '<input type="text" name="smsCode" id="smsCode" inputmode="numeric" value="000000" autocomplete="off"'
+            f"{_invalid(error if field == 'smsCode' else None)}>"
             '<p class="note">테스트 카드 번호는 docs/sandbox.md에 있습니다. 인증번호는 000000입니다.</p>'
         )
         pay_label = "카드 등록"
@@ -487,7 +493,8 @@ def add_routes(router: APIRouter, sandbox: Any) -> None:
                 payment_key = await sandbox.window_payment(window, choice, request)
         except WindowError as exc:
             if exc.code == "RETRY" and window.kind == "billing":
-                return window_page(window, exc.message, typed_card=text("cardNumber"))
+                typed = text("cardNumber")
+                return window_page(window, exc.message, typed_card=typed, field=exc.field or "cardNumber")
             if exc.code == "RETRY":
                 confirm = choice if other and action == "pay" else None
                 return window_page(window, exc.message, due=_due(window, sandbox.clock.now()), confirm=confirm)

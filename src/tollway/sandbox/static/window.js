@@ -4,6 +4,8 @@
 (function () {
   "use strict";
   function focusFirst() {
+    // never take the focus from a field the buyer is already in
+    if (document.activeElement && document.activeElement !== document.body) return;
     var invalid = document.querySelector("[aria-invalid=true]");
     var checked = document.querySelector("main input[type=radio]:checked");
     var first = invalid || checked || document.querySelector("main input:not([type=hidden]), main select, main button");
@@ -25,7 +27,5 @@
   }
   document.addEventListener("DOMContentLoaded", focusFirst);
   document.addEventListener("DOMContentLoaded", fit);
-  window.addEventListener("focus", function () {
-    if (!document.activeElement || document.activeElement === document.body) focusFirst();
-  });
+  window.addEventListener("focus", focusFirst);
 })();
