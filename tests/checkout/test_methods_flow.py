@@ -137,6 +137,9 @@ async def test_a_phone_payment_masks_the_number_and_is_refunded_only_in_its_mont
     choice = {"carrier": "SKT", "phone": "01098765432", "outcome": "approve"}
     wrong = await pay_in_window(live, call, sms="111111", **choice)
     assert wrong.status_code == 200 and "000000" in wrong.text and 'id="confirm"' in wrong.text  # asked again
+    assert (
+        'id="smsCode" inputmode="numeric" value="000000" autocomplete="one-time-code" aria-invalid="true"' in wrong.text
+    )
     result = await finish(live, await pay_in_window(live, call, **choice))
     assert result["status"] == "paid" and result["pay_method"] == "phone"
     assert result["card_name"] is None and result["emb_pg_provider"] is None

@@ -119,8 +119,9 @@ def section(method: str, params: dict[str, Any]) -> str:
     return body + _radios("outcome", OUTCOMES, "테스트 결과", "outcomes")
 
 
-def confirm_section(method: str, params: dict[str, Any], choice: dict[str, str]) -> str:
-    """The second step: the choice repeated, with an SMS code for phone payments."""
+def confirm_section(method: str, params: dict[str, Any], choice: dict[str, str], *, invalid: bool = False) -> str:
+    """The second step: the choice repeated, with an SMS code for phone payments (``invalid``: the
+    code was wrong, and the window's error names it)."""
     kept = "".join(
         f'<input type="hidden" name="{k}" value="{html.escape(v)}">' for k, v in choice.items() if v is not None
     )
@@ -134,10 +135,11 @@ def confirm_section(method: str, params: dict[str, Any], choice: dict[str, str])
     rows.append(("테스트 결과", OUTCOMES.get(choice.get("outcome", ""), "")))
     table = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in rows)
     sms = ""
+    tied = ' aria-invalid="true" aria-describedby="error"' if invalid else ""
     if method == "MOBILE_PHONE":
         sms = (
             '<label for="smsCode">인증번호</label><input type="text" name="smsCode" id="smsCode" '
-            'inputmode="numeric" value="000000" autocomplete="one-time-code">'
+            f'inputmode="numeric" value="000000" autocomplete="one-time-code"{tied}>'
             '<p class="note">테스트 인증번호는 000000입니다.</p>'
         )
     return f'<section class="confirm" id="confirm"><h2>결제 확인</h2><dl>{table}</dl>{sms}</section>{kept}'

@@ -341,7 +341,7 @@ def window_page(
             parts.append(method_window.section(request.method, request.params))
             pay_label, pay_action = "다음", "next"
         elif request.method in method_window.METHOD_NAMES and confirm is not None:
-            parts.append(method_window.confirm_section(request.method, request.params, confirm))
+            parts.append(method_window.confirm_section(request.method, request.params, confirm, invalid=bool(error)))
         else:
             options = "".join(f'<option value="{c}">{html.escape(n)}</option>' for c, n in BANKS.items())
             label = "입금할 은행" if request.method == "VIRTUAL_ACCOUNT" else "출금할 은행"
