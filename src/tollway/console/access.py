@@ -31,11 +31,11 @@ async def access(request: Request, user_code: str) -> Response:
 
 @router.post("/console/m/{user_code}/access/keys")
 async def create_key(request: Request, user_code: str) -> Response:
-    """The new secret is in this answer only: the database keeps its scrypt hash."""
+    """The new secret is in this answer only: the database keeps its keyed hash (HMAC-SHA256, vault pepper)."""
     ctx = await page(request, user_code, need=Can.KEYS, post=True)
     assert ctx.merchant is not None
     async with ctx.services.sessions() as session:
-        pair = await add_api_key(session, ctx.services.clock, ctx.merchant)
+        pair = await add_api_key(session, ctx.services.clock, ctx.services.vault, ctx.merchant)
         ctx.audit(session, "key.create", target=pair.imp_key)
         await session.commit()
     return await _render(ctx, imp_key=pair.imp_key, imp_secret=pair.imp_secret.reveal())
