@@ -82,6 +82,7 @@ def merchant_revoke_key(
 ) -> None:
     """Revoke a REST key pair: getToken refuses it at once, and its tokens are refused by every
     server within 5 seconds."""
+    from tollway.errors import NotFound
     from tollway.merchants.keys import RevokedKey, revoke_api_key
     from tollway.merchants.service import get_merchant
     from tollway.merchants.tokens import CACHE_SECONDS
@@ -89,7 +90,11 @@ def merchant_revoke_key(
     async def work(services: Any) -> tuple[str, RevokedKey]:
         async with services.sessions() as session:
             found = await get_merchant(session, merchant)
-            revoked = await revoke_api_key(session, services.clock, found.id, imp_key)
+            try:
+                revoked = await revoke_api_key(session, services.clock, found.id, imp_key)
+            except NotFound:
+                hint = f"merchant {found.user_code} has no imp_key {imp_key!r} (see `tollway merchant list`)"
+                raise NotFound(hint) from None
             await session.commit()
             return found.user_code, revoked
 
