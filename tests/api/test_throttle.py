@@ -86,6 +86,17 @@ class TestGetTokenThrottle:
             other = await make_merchant(services, "Other", mid="tossother")
             assert (await _right(client, other, **{"x-forwarded-for": "203.0.113.100"})).status_code == 200
 
+    async def test_a_known_blocked_address_is_answered_in_front_of_the_stack(
+        self, client: httpx.AsyncClient, services: Services, merchant: MerchantFixture
+    ) -> None:
+        _throttle(services, burst=2)
+        for _ in range(2):
+            await _wrong(client, merchant.imp_key)
+        # not even a body: the route would answer 400, the shedding middleware answers first
+        answer = await client.post("/users/getToken", content=b"{not json")
+        assert answer.status_code == 429 and answer.json()["message"] == TOO_MANY
+        assert "retry-after" in answer.headers
+
     async def test_forwarded_for_is_ignored_unless_the_peer_is_a_configured_proxy(
         self, client: httpx.AsyncClient, services: Services, merchant: MerchantFixture
     ) -> None:

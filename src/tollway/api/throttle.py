@@ -16,8 +16,12 @@ is trying: the address (``api.addr:1.2.3.4``) and what it tries (``api.key:<imp_
   authenticated lookups need, while a client's few concurrent ``getToken`` calls just wait.
 
 A process remembers the blocks it has seen until they end (``_memo``), so a flood from a blocked
-address costs no database round trip. Scopes are stored as SHA-256 digests: no address or email
-sits in the table.
+address costs no database round trip; ``ShedBlockedSignIns`` answers a known-blocked address's
+``getToken`` in front of the whole stack (no routing, no body, no log line), which keeps its cost
+to a fraction of a normal request. Every 429 is held back ``hold`` seconds, jittered (a tarpit: a
+client that keeps 1,500 calls in flight gets at most about 1,500 answers per ``hold``, so the
+event loop stays free for everyone else; a sleeping request costs no CPU and holds no connection).
+Scopes are stored as SHA-256 digests: no address or email sits in the table.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
+import random
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -34,7 +39,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from tollway.api.envelope import fail
 from tollway.clock import Clock
 from tollway.db.auth_models import AuthFailure
 from tollway.errors import TooManyRequests, Unauthorized
@@ -64,6 +71,8 @@ class AuthThrottle:
         concurrency: int = 5,
         queue: int = 64,
         queue_timeout: float = 2.0,
+        hold: float = 0.0,
+        max_held: int = 20_000,
         memo_size: int = 50_000,
     ) -> None:
         self._sessions = sessions
@@ -76,6 +85,9 @@ class AuthThrottle:
         self._queue = queue
         self._queue_timeout = queue_timeout
         self._waiting = 0
+        self._hold = hold
+        self._max_held = max_held
+        self._held = 0
         self._memo: OrderedDict[str, float] = OrderedDict()
         self._memo_size = memo_size
 
@@ -83,9 +95,12 @@ class AuthThrottle:
     async def guard(self, *scopes: str) -> AsyncIterator[None]:
         """One sign-in attempt: refused (429) when busy or blocked; an ``Unauthorized`` raised
         inside counts as a failure for every scope and goes on up unchanged."""
+        digests = [_digest(s) for s in scopes]
+        known = await self.known_refusal(digests)  # before taking a slot: a flood never fills them
+        if known is not None:
+            raise known
         await self._take_slot()
         try:
-            digests = [_digest(s) for s in scopes]
             await self._refuse_if_blocked(digests)
             try:
                 yield
@@ -98,6 +113,7 @@ class AuthThrottle:
     async def _take_slot(self) -> None:
         busy = TooManyRequests(TOO_MANY, detail="too many sign-in attempts at once on this server; retry shortly")
         if self._slots.locked() and self._waiting >= self._queue:
+            await self._pause(self._hold)
             raise busy
         self._waiting += 1
         try:
@@ -106,6 +122,16 @@ class AuthThrottle:
             raise busy from None
         finally:
             self._waiting -= 1
+
+    async def _pause(self, most: float) -> None:
+        """The tarpit: a jittered wait before a 429 (bounded in number; past that, no wait)."""
+        if most <= 0 or self._held >= self._max_held:
+            return
+        self._held += 1
+        try:
+            await asyncio.sleep(most * random.uniform(0.5, 1.0))  # jitter, not a secret
+        finally:
+            self._held -= 1
 
     def _now(self) -> float:
         return self._clock.now().timestamp()
@@ -118,14 +144,25 @@ class AuthThrottle:
             detail=f"too many failed sign-ins from this client or for this key; retry in {wait} s",
         )
 
-    async def _refuse_if_blocked(self, digests: list[str]) -> None:
+    async def known_refusal(self, digests: list[str]) -> TooManyRequests | None:
+        """The 429 for a scope this process knows is blocked (after the tarpit's wait), else None.
+        No database: this is what a flood from a blocked client costs."""
         now = self._now()
         for d in digests:
             until = self._memo.get(d)
             if until is not None:
                 if until > now:
-                    raise self._refuse(until, now)
+                    refusal = self._refuse(until, now)
+                    await self._pause(min(self._hold, until - now))
+                    return refusal
                 del self._memo[d]
+        return None
+
+    async def known_address_refusal(self, address: str) -> TooManyRequests | None:
+        return await self.known_refusal([_digest(f"api.addr:{address}")]) if self._memo else None
+
+    async def _refuse_if_blocked(self, digests: list[str]) -> None:
+        now = self._now()
         async with self._sessions() as session:
             until = await session.scalar(
                 select(func.max(AuthFailure.blocked_until)).where(
@@ -175,3 +212,23 @@ class AuthThrottle:
         self._memo.move_to_end(digest)
         if len(self._memo) > self._memo_size:
             self._memo.popitem(last=False)
+
+
+class ShedBlockedSignIns:
+    """``POST /users/getToken`` from an address this process knows is blocked: the 429 envelope
+    straight away (after the tarpit), before logging, routing or reading the body. Sits inside
+    the proxy-headers and path middlewares (so the address and path are the real ones)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/users/getToken":
+            throttle: AuthThrottle = scope["app"].state.services.throttle
+            client = scope.get("client")
+            refusal = await throttle.known_address_refusal(client[0] if client else "unknown")
+            if refusal is not None:
+                response = fail(429, refusal.code, refusal.message, {"Retry-After": str(refusal.retry_after)})
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
