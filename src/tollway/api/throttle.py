@@ -47,6 +47,9 @@ from tollway.db.auth_models import AuthFailure
 from tollway.errors import TooManyRequests, Unauthorized
 
 TOO_MANY = "요청이 너무 많습니다. 잠시 후 다시 시도해주세요."
+#: how long a "not blocked" answer from the database is trusted by this process: a block counted
+#: by another process reaches this one within that time (its own failures reach it at once)
+CLEAR_SECONDS = 1.0
 
 
 def client_address(request: HTTPConnection) -> str:
@@ -89,6 +92,8 @@ class AuthThrottle:
         self._max_held = max_held
         self._held = 0
         self._memo: OrderedDict[str, float] = OrderedDict()
+        #: scopes the database found unblocked, until when that answer is trusted here
+        self._clear: OrderedDict[str, float] = OrderedDict()
         self._memo_size = memo_size
 
     @asynccontextmanager
@@ -110,16 +115,25 @@ class AuthThrottle:
         finally:
             self._slots.release()
 
+    def _busy(self) -> TooManyRequests:
+        return TooManyRequests(TOO_MANY, detail="too many sign-in attempts at once on this server; retry shortly")
+
+    def saturated(self) -> bool:
+        """Every slot taken and the waiting room full: the next attempt is refused."""
+        return self._slots.locked() and self._waiting >= self._queue
+
+    async def busy_refusal(self) -> TooManyRequests:
+        await self._pause(self._hold)
+        return self._busy()
+
     async def _take_slot(self) -> None:
-        busy = TooManyRequests(TOO_MANY, detail="too many sign-in attempts at once on this server; retry shortly")
-        if self._slots.locked() and self._waiting >= self._queue:
-            await self._pause(self._hold)
-            raise busy
+        if self.saturated():
+            raise await self.busy_refusal()
         self._waiting += 1
         try:
             await asyncio.wait_for(self._slots.acquire(), self._queue_timeout)
         except TimeoutError:
-            raise busy from None
+            raise self._busy() from None
         finally:
             self._waiting -= 1
 
@@ -163,6 +177,8 @@ class AuthThrottle:
 
     async def _refuse_if_blocked(self, digests: list[str]) -> None:
         now = self._now()
+        if all(self._clear.get(d, 0.0) > now for d in digests):
+            return  # asked the database less than CLEAR_SECONDS ago; failures here are counted anyway
         async with self._sessions() as session:
             until = await session.scalar(
                 select(func.max(AuthFailure.blocked_until)).where(
@@ -173,9 +189,16 @@ class AuthThrottle:
             for d in digests:
                 self._remember(d, until)  # the others may not be blocked, but this attempt is
             raise self._refuse(until, now)
+        for d in digests:
+            self._clear[d] = now + CLEAR_SECONDS
+            self._clear.move_to_end(d)
+        while len(self._clear) > self._memo_size:
+            self._clear.popitem(last=False)
 
     async def _count_failure(self, digests: list[str]) -> None:
         now = self._now()
+        for d in digests:
+            self._clear.pop(d, None)
         row = AuthFailure
         async with self._sessions() as session:
             insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
@@ -215,8 +238,9 @@ class AuthThrottle:
 
 
 class ShedBlockedSignIns:
-    """``POST /users/getToken`` from an address this process knows is blocked: the 429 envelope
-    straight away (after the tarpit), before logging, routing or reading the body. Sits inside
+    """``POST /users/getToken`` from an address this process knows is blocked, or while every
+    sign-in slot and the waiting room are taken: the 429 envelope straight away (after the
+    tarpit), before logging, routing or reading the body. Sits inside
     the proxy-headers and path middlewares (so the address and path are the real ones)."""
 
     def __init__(self, app: ASGIApp) -> None:
@@ -227,6 +251,8 @@ class ShedBlockedSignIns:
             throttle: AuthThrottle = scope["app"].state.services.throttle
             client = scope.get("client")
             refusal = await throttle.known_address_refusal(client[0] if client else "unknown")
+            if refusal is None and throttle.saturated():
+                refusal = await throttle.busy_refusal()
             if refusal is not None:
                 response = fail(429, refusal.code, refusal.message, {"Retry-After": str(refusal.retry_after)})
                 await response(scope, receive, send)

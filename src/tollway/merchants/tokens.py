@@ -27,9 +27,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tollway.clock import Clock
+from tollway.db.engine import Sessions
 from tollway.db.models import AccessToken, ApiKey
 from tollway.errors import Unauthorized
 from tollway.merchants.ids import new_access_token
@@ -85,9 +86,7 @@ def token_digest(token: str) -> str:
 
 
 class TokenService:
-    def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], vault: Keyring, clock: Clock, cache_size: int = 10_000
-    ) -> None:
+    def __init__(self, sessions: Sessions, vault: Keyring, clock: Clock, cache_size: int = 10_000) -> None:
         self._sessions = sessions
         self._vault = vault
         self._clock = clock
@@ -96,7 +95,7 @@ class TokenService:
         self._cache_size = cache_size
 
     async def issue(self, imp_key: str, imp_secret: str) -> IssuedToken:
-        async with self._sessions() as session:
+        async with self._sessions.single() as session:
             key = (
                 await session.execute(
                     select(ApiKey.id, ApiKey.merchant_id, ApiKey.secret_hash).where(
@@ -110,8 +109,13 @@ class TokenService:
             raise Unauthorized(BAD_PAIR)
         if not await self._verify(imp_secret, key.secret_hash):
             raise Unauthorized(BAD_PAIR)
+        rehash = needs_rehash(self._vault.vault, key.secret_hash)
+        if not rehash:
+            reused = await self._reuse(key.id)
+            if reused is not None:
+                return reused
         async with self._sessions() as session:
-            if needs_rehash(self._vault.vault, key.secret_hash):
+            if rehash:
                 await session.execute(
                     update(ApiKey)
                     .where(ApiKey.id == key.id, ApiKey.secret_hash == key.secret_hash)
@@ -134,6 +138,21 @@ class TokenService:
         except UnknownDataKey:  # hashed under a data key rotated in by another node
             await self._vault.load()
             return verify_fast(self._vault.vault, secret, stored)
+
+    async def _reuse(self, key_id: int) -> IssuedToken | None:
+        """The common repeat call: the live token, read with no transaction, when it has more than
+        ``EXTEND_WHEN_LEFT`` to go (otherwise ``None``: the transactional path extends or renews)."""
+        now = self._clock.now()
+        async with self._sessions.single() as session:
+            row = (
+                await session.execute(
+                    select(AccessToken.token_sealed, AccessToken.expires_at).where(AccessToken.api_key_id == key_id)
+                )
+            ).one_or_none()
+        if row is None or row.expires_at - now <= EXTEND_WHEN_LEFT:
+            return None
+        token = (await self._vault.open(row.token_sealed, _TOKEN_PURPOSE)).reveal()
+        return IssuedToken(token, now, row.expires_at)
 
     async def _issue_once(self, session: AsyncSession, key_id: int, merchant_id: int) -> IssuedToken | None:
         """One attempt; ``None`` when another caller changed the row first (then try again)."""
