@@ -87,7 +87,7 @@ class Settings(BaseSettings):
     #: Sign-in attempts checked at once per process; more are refused at once (429). 0: half the pool.
     auth_concurrency: int = 0
     #: A blocked client's 429 is held back this long (a tarpit that paces floods; costs no CPU).
-    auth_refusal_hold_seconds: float = 2.0
+    auth_refusal_hold_seconds: float = 5.0
     #: Proxies whose ``X-Forwarded-For``/``-Proto`` are believed: comma-separated IPs or networks,
     #: ``*`` for any. Empty (the default): none, the peer address is the client.
     forwarded_allow_ips: str = ""

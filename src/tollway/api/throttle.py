@@ -50,6 +50,8 @@ TOO_MANY = "요청이 너무 많습니다. 잠시 후 다시 시도해주세요.
 #: how long a "not blocked" answer from the database is trusted by this process: a block counted
 #: by another process reaches this one within that time (its own failures reach it at once)
 CLEAR_SECONDS = 1.0
+#: the most a refusal for being busy (every slot taken) is held back
+BUSY_HOLD = 1.0
 
 
 def client_address(request: HTTPConnection) -> str:
@@ -123,7 +125,7 @@ class AuthThrottle:
         return self._slots.locked() and self._waiting >= self._queue
 
     async def busy_refusal(self) -> TooManyRequests:
-        await self._pause(self._hold)
+        await self._pause(min(self._hold, BUSY_HOLD))  # quick: the client did nothing wrong (yet)
         return self._busy()
 
     async def _take_slot(self) -> None:

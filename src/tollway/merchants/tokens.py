@@ -10,8 +10,9 @@ gives the connection back, verifies (HMAC: microseconds; a legacy scrypt hash: i
 most ``LEGACY_VERIFICATIONS`` at once), and only then opens a session to settle the token. A
 legacy hash that verified is replaced by its HMAC form in that same session.
 
-Checking a token costs no database round trip while it is cached here, and the cache only
-remembers what the database said for ``CACHE_SECONDS`` at most: a revoked key (its token row is
+Checking a token costs no database round trip while it is cached here, and the cache (like the
+one of key rows ``getToken`` reads) only remembers what the database said for ``CACHE_SECONDS``
+at most: a revoked key (its token row is
 deleted and the key marked revoked) or an expiry moved into the past is refused by every process
 within that time, with no signal between processes. A cached expiry that has passed is refused
 at once.
@@ -81,6 +82,14 @@ class _Cached:
     fresh_until: datetime
 
 
+@dataclass(frozen=True)
+class _Key:
+    id: int
+    merchant_id: int
+    secret_hash: str
+    fresh_until: datetime
+
+
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -91,19 +100,38 @@ class TokenService:
         self._vault = vault
         self._clock = clock
         self._legacy = asyncio.Semaphore(LEGACY_VERIFICATIONS)
+        self._keys: OrderedDict[str, _Key] = OrderedDict()
         self._cache: OrderedDict[str, _Cached] = OrderedDict()
         self._cache_size = cache_size
 
-    async def issue(self, imp_key: str, imp_secret: str) -> IssuedToken:
+    async def _active_key(self, imp_key: str) -> _Key | None:
+        """The key's row, remembered for ``CACHE_SECONDS`` like token checks (so a revocation
+        reaches ``getToken`` in every process within the same bound)."""
+        now = self._clock.now()
+        cached = self._keys.get(imp_key)
+        if cached is not None and cached.fresh_until > now:
+            return cached
         async with self._sessions.single() as session:
-            key = (
+            row = (
                 await session.execute(
                     select(ApiKey.id, ApiKey.merchant_id, ApiKey.secret_hash).where(
                         ApiKey.imp_key == imp_key, ApiKey.revoked_at.is_(None)
                     )
                 )
             ).one_or_none()
-        # The connection is back in the pool: no secret is ever checked while one is held.
+        if row is None:
+            self._keys.pop(imp_key, None)
+            return None
+        key = _Key(row.id, row.merchant_id, row.secret_hash, now + timedelta(seconds=CACHE_SECONDS))
+        self._keys[imp_key] = key
+        self._keys.move_to_end(imp_key)
+        if len(self._keys) > self._cache_size:
+            self._keys.popitem(last=False)
+        return key
+
+    async def issue(self, imp_key: str, imp_secret: str) -> IssuedToken:
+        key = await self._active_key(imp_key)
+        # No connection is held here: no secret is ever checked while one is.
         if key is None:
             hash_secret(self._vault.vault, imp_secret)  # the same cost as a wrong secret
             raise Unauthorized(BAD_PAIR)
@@ -116,6 +144,7 @@ class TokenService:
                 return reused
         async with self._sessions() as session:
             if rehash:
+                self._keys.pop(imp_key, None)
                 await session.execute(
                     update(ApiKey)
                     .where(ApiKey.id == key.id, ApiKey.secret_hash == key.secret_hash)
@@ -238,7 +267,10 @@ class TokenService:
         processes stop trusting theirs within ``CACHE_SECONDS``)."""
         for digest in [d for d, c in self._cache.items() if c.principal.api_key_id == api_key_id]:
             del self._cache[digest]
+        for imp_key in [k for k, c in self._keys.items() if c.id == api_key_id]:
+            del self._keys[imp_key]
 
     def forget_cached(self) -> None:
-        """Drop every cached token check (in tests)."""
+        """Drop every cached token check and key (in tests)."""
         self._cache.clear()
+        self._keys.clear()
