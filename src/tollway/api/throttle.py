@@ -131,6 +131,9 @@ class AuthThrottle:
     async def _take_slot(self) -> None:
         if self.saturated():
             raise await self.busy_refusal()
+        if not self._slots.locked():
+            await self._slots.acquire()  # free: no timer needed
+            return
         self._waiting += 1
         try:
             await asyncio.wait_for(self._slots.acquire(), self._queue_timeout)

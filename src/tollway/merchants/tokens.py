@@ -111,9 +111,9 @@ class TokenService:
         cached = self._keys.get(imp_key)
         if cached is not None and cached.fresh_until > now:
             return cached
-        async with self._sessions.single() as session:
+        async with self._sessions.statements() as conn:
             row = (
-                await session.execute(
+                await conn.execute(
                     select(ApiKey.id, ApiKey.merchant_id, ApiKey.secret_hash).where(
                         ApiKey.imp_key == imp_key, ApiKey.revoked_at.is_(None)
                     )
@@ -172,9 +172,9 @@ class TokenService:
         """The common repeat call: the live token, read with no transaction, when it has more than
         ``EXTEND_WHEN_LEFT`` to go (otherwise ``None``: the transactional path extends or renews)."""
         now = self._clock.now()
-        async with self._sessions.single() as session:
+        async with self._sessions.statements() as conn:
             row = (
-                await session.execute(
+                await conn.execute(
                     select(AccessToken.token_sealed, AccessToken.expires_at).where(AccessToken.api_key_id == key_id)
                 )
             ).one_or_none()
