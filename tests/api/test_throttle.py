@@ -7,7 +7,7 @@ import asyncio
 import httpx
 import pytest
 
-from tests.conftest import MerchantFixture, make_merchant
+from tests.conftest import MerchantFixture, count_rows, make_merchant
 from tollway.api.throttle import AuthThrottle
 from tollway.app import create_app
 from tollway.clock import ManualClock
@@ -127,6 +127,20 @@ class TestGetTokenThrottle:
         await asyncio.gather(*holders)
         async with throttle.guard("api.addr:b"):  # room again
             pass
+
+
+async def test_records_that_no_longer_count_are_pruned(services: Services, clock: ManualClock) -> None:
+    throttle = AuthThrottle(services.sessions, services.clock, burst=5, window=60, lockout=60, prune_every=1)
+    for address in ("10.0.0.1", "10.0.0.2"):
+        with pytest.raises(Unauthorized):
+            async with throttle.guard(f"api.addr:{address}"):
+                raise Unauthorized("no")
+    assert await count_rows(services, "auth_failures") == 2
+    clock.advance(seconds=61)
+    with pytest.raises(Unauthorized):
+        async with throttle.guard("api.addr:10.0.0.3"):
+            raise Unauthorized("no")
+    assert await count_rows(services, "auth_failures") == 1  # the two stale ones are gone
 
 
 class TestSharedAcrossProcesses:

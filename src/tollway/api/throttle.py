@@ -34,7 +34,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -79,6 +79,7 @@ class AuthThrottle:
         hold: float = 0.0,
         max_held: int = 20_000,
         memo_size: int = 50_000,
+        prune_every: int = 100,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
@@ -97,6 +98,8 @@ class AuthThrottle:
         #: scopes the database found unblocked, until when that answer is trusted here
         self._clear: OrderedDict[str, float] = OrderedDict()
         self._memo_size = memo_size
+        self._prune_every = prune_every
+        self._since_prune = 0
 
     @asynccontextmanager
     async def guard(self, *scopes: str) -> AsyncIterator[None]:
@@ -233,6 +236,14 @@ class AuthThrottle:
                 until = float((await session.execute(statement)).scalar_one())
                 if until > now:
                     self._remember(d, until)
+            self._since_prune += 1
+            if self._since_prune >= self._prune_every:  # the table only holds what still counts
+                self._since_prune = 0
+                await session.execute(
+                    delete(AuthFailure).where(
+                        AuthFailure.window_start < now - self.window, AuthFailure.blocked_until < now
+                    )
+                )
             await session.commit()
 
     def _remember(self, digest: str, until: float) -> None:
