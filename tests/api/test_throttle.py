@@ -12,6 +12,7 @@ from tollway.api.throttle import AuthThrottle
 from tollway.app import create_app
 from tollway.clock import ManualClock
 from tollway.errors import TooManyRequests, Unauthorized
+from tollway.observability.metrics import AUTH_REFUSALS
 from tollway.services import Services
 
 TOO_MANY = "요청이 너무 많습니다. 잠시 후 다시 시도해주세요."
@@ -93,9 +94,11 @@ class TestGetTokenThrottle:
         for _ in range(2):
             await _wrong(client, merchant.imp_key)
         # not even a body: the route would answer 400, the shedding middleware answers first
+        before = AUTH_REFUSALS.labels("blocked")._value.get()
         answer = await client.post("/users/getToken", content=b"{not json")
         assert answer.status_code == 429 and answer.json()["message"] == TOO_MANY
         assert "retry-after" in answer.headers
+        assert AUTH_REFUSALS.labels("blocked")._value.get() == before + 1  # counted, though never routed
 
     async def test_forwarded_for_is_ignored_unless_the_peer_is_a_configured_proxy(
         self, client: httpx.AsyncClient, services: Services, merchant: MerchantFixture

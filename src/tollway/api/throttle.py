@@ -45,6 +45,7 @@ from tollway.api.envelope import fail
 from tollway.clock import Clock
 from tollway.db.auth_models import AuthFailure
 from tollway.errors import TooManyRequests, Unauthorized
+from tollway.observability.metrics import AUTH_REFUSALS
 
 TOO_MANY = "요청이 너무 많습니다. 잠시 후 다시 시도해주세요."
 #: how long a "not blocked" answer from the database is trusted by this process: a block counted
@@ -121,6 +122,7 @@ class AuthThrottle:
             self._slots.release()
 
     def _busy(self) -> TooManyRequests:
+        AUTH_REFUSALS.labels("busy").inc()
         return TooManyRequests(TOO_MANY, detail="too many sign-in attempts at once on this server; retry shortly")
 
     def saturated(self) -> bool:
@@ -159,6 +161,7 @@ class AuthThrottle:
         return self._clock.now().timestamp()
 
     def _refuse(self, until: float, now: float) -> TooManyRequests:
+        AUTH_REFUSALS.labels("blocked").inc()
         wait = max(1, math.ceil(until - now))
         return TooManyRequests(
             TOO_MANY,
