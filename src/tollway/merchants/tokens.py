@@ -143,6 +143,11 @@ class TokenService:
             if reused is not None:
                 return reused
         async with self._sessions() as session:
+            # The key row may be cached: a new token is only settled for a key still active (a
+            # revoked key's token row is gone, so a revoked key always ends up here, refused).
+            if await session.scalar(select(ApiKey.revoked_at).where(ApiKey.id == key.id)) is not None:
+                self._keys.pop(imp_key, None)
+                raise Unauthorized(BAD_PAIR)
             if rehash:
                 self._keys.pop(imp_key, None)
                 await session.execute(
