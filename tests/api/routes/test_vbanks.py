@@ -306,11 +306,15 @@ async def test_an_issue_whose_answer_was_lost_is_recorded_as_issued_not_failed(
 async def test_the_demo_shops_server_issues_an_account_and_the_demo_deposits_into_it(
     live: str, services: Services
 ) -> None:
+    from tests.demo.helpers import page_headers
     from tollway.bootstrap import ensure_demo_merchant
 
     assert await ensure_demo_merchant(services) is not None
     async with httpx.AsyncClient(base_url=live, timeout=30) as shop:
-        issued = (await shop.post("/demo/api/vbank", json={"merchant_uid": "demo-vb-1"})).json()
+        page = page_headers((await shop.get("/demo")).text, live)
+        issued = (await shop.post("/demo/api/vbank", json={"merchant_uid": "demo-vb-1"}, headers=page)).json()
         assert issued["code"] == 0 and issued["response"]["status"] == "ready" and issued["response"]["vbank_num"]
-        paid = (await shop.post("/demo/api/deposit", json={"imp_uid": issued["response"]["imp_uid"]})).json()
+        paid = (
+            await shop.post("/demo/api/deposit", json={"imp_uid": issued["response"]["imp_uid"]}, headers=page)
+        ).json()
         assert paid["code"] == 0 and paid["response"]["status"] == "paid"
