@@ -32,6 +32,7 @@ from tollway.api.routes import (
 )
 from tollway.api.throttle import AuthThrottle
 from tollway.billing.worker import Worker
+from tollway.checkout.flow import expire_periodically
 from tollway.clock import Clock, SystemClock
 from tollway.config import Settings
 from tollway.db.engine import create_engine, is_sqlite, sessionmaker
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         await metrics_listener.__aenter__()
         interval = services.settings.reconcile_interval_seconds
         reconciler = asyncio.create_task(run_periodically(services, interval)) if interval > 0 else None
+        sweeper = asyncio.create_task(expire_periodically(services, interval)) if interval > 0 else None
         worker = new_worker(services) if services.settings.worker_enabled else None
         worker_task = asyncio.create_task(worker.run()) if worker is not None else None
         notifier_stop = asyncio.Event()
@@ -128,10 +130,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         if worker is not None:
             worker.stop()  # finishes what it claimed
         await asyncio.gather(*(t for t in (worker_task, notifier) if t is not None))
-        if reconciler is not None:
-            reconciler.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reconciler
+        for loop in (reconciler, sweeper):
+            if loop is not None:
+                loop.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await loop
         await metrics_listener.__aexit__(None, None, None)
         await services.close()
 

@@ -115,9 +115,9 @@ async def window(token: str, request: Request, services: ServicesDep) -> Respons
         return pages.not_found()
     row = loaded.session
     if row.state != "open":
-        return _deliver(loaded, await flow.stored_result(services, loaded))
+        return _deliver(services, loaded, await flow.stored_result(services, loaded))
     if flow.expired(services, loaded):
-        return _deliver(loaded, await flow.expire(services, loaded))
+        return _deliver(services, loaded, await flow.expire(services, loaded))
     here = _here(request, f"/checkout/{token}")
     params = {**json.loads(row.pg_params), "successUrl": f"{here}/success", "failUrl": f"{here}/fail"}
     call = {
@@ -137,7 +137,7 @@ async def success(token: str, request: Request, services: ServicesDep) -> Respon
     loaded = await flow.load(services, token)
     if loaded is None:
         return pages.not_found()
-    return _deliver(loaded, await flow.finish_success(services, loaded, dict(request.query_params)))
+    return _deliver(services, loaded, await flow.finish_success(services, loaded, dict(request.query_params)))
 
 
 @router.get("/checkout/{token}/fail")
@@ -147,9 +147,14 @@ async def fail(token: str, request: Request, services: ServicesDep) -> Response:
     if loaded is None:
         return pages.not_found()
     query = request.query_params
-    return _deliver(loaded, await flow.finish_fail(services, loaded, query.get("code", ""), query.get("message", "")))
+    return _deliver(
+        services, loaded, await flow.finish_fail(services, loaded, query.get("code", ""), query.get("message", ""))
+    )
 
 
-def _deliver(loaded: flow.Window, result: dict[str, Any]) -> Response:
+def _deliver(services: Services, loaded: flow.Window, result: dict[str, Any]) -> Response:
+    """The result: to ``m_redirect_url`` while the window is valid; a page once it has expired (the
+    gateway never keeps redirecting anyone to a URL a stranger once gave it)."""
     row = loaded.session
-    return pages.deliver(row.mode, row.origin, row.redirect_url, result)
+    redirect_url = None if flow.expired(services, loaded) else row.redirect_url
+    return pages.deliver(row.mode, row.origin, redirect_url, result)
