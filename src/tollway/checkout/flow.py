@@ -232,6 +232,8 @@ def _payment_request(params: WindowParams, mode: str, user_agent: str | None) ->
 class Window:
     session: CheckoutSession
     channel: PgChannel
+    #: the merchant's allowed origins: who may frame the window (none: anyone)
+    origins: tuple[str, ...] = ()
 
 
 async def load(services: Services, token: str) -> Window | None:
@@ -241,7 +243,7 @@ async def load(services: Services, token: str) -> Window | None:
             return None
         channel = await session.get(PgChannel, row.channel_id)
         assert channel is not None
-        return Window(row, channel)
+        return Window(row, channel, tuple(await list_origins(session, row.merchant_id)))
 
 
 def expired(services: Services, window: Window) -> bool:

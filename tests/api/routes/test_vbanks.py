@@ -168,7 +168,7 @@ async def test_an_account_cancelled_at_toss_is_learned_from_its_webhook(
             key = await session.scalar(select(PgChannel.channel_key).where(PgChannel.id == merchant.channel_id))
         hook = {"createdAt": "2026-01-01T09:00:00.000000", "secret": "x", "status": "CANCELED", "orderId": p["imp_uid"]}
         applied = await api.post(f"/webhooks/toss/{key}", json=hook)
-        assert applied.json()["response"] == {"applied": True, "status": "cancelled"}
+        assert applied.status_code == 200 and applied.content == b""
         assert (await api.get(f"/payments/{p['imp_uid']}")).json()["response"]["status"] == "cancelled"
     assert [status for _, status, _ in await notifications(services)] == ["ready", "cancelled"]
 
