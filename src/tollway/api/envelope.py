@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from tollway.errors import TollwayError, Unauthorized
+from tollway.errors import TollwayError, TooManyRequests
 
 log = structlog.get_logger("tollway.api")
 JSON = "application/json; charset=utf-8"
@@ -68,9 +68,8 @@ def describe_validation(errors: list[Any]) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     async def tollway_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, TollwayError)
-        if isinstance(exc, Unauthorized):
-            await request.app.state.services.throttle.failed(_client(request))
-        return fail(exc.http_status, exc.code, exc.message, detail=exc.detail)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+        return fail(exc.http_status, exc.code, exc.message, headers, detail=exc.detail)
 
     async def validation_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -92,7 +91,3 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Exception, unexpected)
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"

@@ -65,6 +65,8 @@ class Can(StrEnum):
     WEBHOOKS = "webhooks"
     CHANNELS = "channels"
     KEYS = "keys"
+    #: revoke a REST key pair (a manager may stop a leaked key; only owners create keys)
+    REVOKE_KEYS = "revoke_keys"
     #: the allowed origins of the payment window and its redirects
     ORIGINS = "origins"
     USERS = "users"
@@ -73,7 +75,7 @@ class Can(StrEnum):
 
 _GRANTS: dict[Role, frozenset[Can]] = {
     Role.OWNER: frozenset(Can),
-    Role.MANAGER: frozenset({Can.READ, Can.CANCEL, Can.BILLING, Can.WEBHOOKS, Can.ORIGINS}),
+    Role.MANAGER: frozenset({Can.READ, Can.CANCEL, Can.BILLING, Can.WEBHOOKS, Can.REVOKE_KEYS, Can.ORIGINS}),
     Role.VIEWER: frozenset({Can.READ}),
     # The operator reaches any merchant's console, read-only.
     Role.OPERATOR: frozenset({Can.READ}),
