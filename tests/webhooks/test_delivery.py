@@ -303,7 +303,7 @@ async def test_a_forged_toss_webhook_changes_nothing_and_a_true_one_is_applied(
             f"/webhooks/toss/{channel.channel_key}",
             json={"eventType": "PAYMENT_STATUS_CHANGED", "data": {"orderId": ready.imp_uid, "status": "DONE"}},
         )
-        assert forged.status_code == 200 and forged.json()["response"]["applied"] is False
+        assert forged.status_code == 200 and forged.content == b""  # a bare 200: it tells a caller nothing
         # a cancel made in Toss's dashboard, then Toss's webhook about it
         auth = "Basic " + base64.b64encode(b"test_sk_tosstest:").decode()
         await http.post(
@@ -318,9 +318,9 @@ async def test_a_forged_toss_webhook_changes_nothing_and_a_true_one_is_applied(
                 "data": {"paymentKey": paid["pg_tid"], "status": "PARTIAL_CANCELED"},
             },
         )
-        assert true.json()["response"]["applied"] is True
+        assert true.status_code == 200 and true.content == b""
         unknown = await http.post("/webhooks/toss/no-such-channel", json={})
-        assert unknown.status_code == 404
+        assert unknown.status_code == 200 and unknown.content == b""
     async with services.sessions() as session:
         untouched = await session.get(Payment, ready.id)
         assert untouched is not None and untouched.status == "ready"
