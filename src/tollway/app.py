@@ -16,6 +16,7 @@ from starlette.responses import HTMLResponse, Response
 
 from tollway import __version__, console, demo, logsafety
 from tollway import http as outgoing
+from tollway.api.authfirst import AuthenticateFirst
 from tollway.api.envelope import install_error_handlers, ok
 from tollway.api.paths import NormalizePath
 from tollway.api.routes import (
@@ -177,6 +178,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     async def health() -> Response:
         return ok({"status": "ok", "version": __version__})
 
+    app.add_middleware(AuthenticateFirst)  # inside Observe: a refused call is measured too
     app.add_middleware(Observe)  # inside NormalizePath: it sees the path the routes see
     app.add_middleware(NormalizePath)
     return app

@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from tests.conftest import MerchantFixture, count_rows
+from tests.v1_text import said
 from tollway.services import Services
 
 
@@ -29,13 +30,13 @@ async def test_malformed_json_is_a_400_that_says_so(
         content=b'{"merchant_uid": "o", "amount": 1',
         headers={**auth, "Content-Type": "application/json"},
     )
-    assert answer.status_code == 400 and "not valid JSON" in answer.json()["message"]
+    assert answer.status_code == 400 and "not valid JSON" in said(answer)
     assert await count_rows(services, "payment_prepares") == 0
 
 
 async def test_a_json_array_body_is_refused(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
     answer = await client.post("/payments/prepare", json=[1, 2], headers=auth)
-    assert answer.status_code == 400 and "object" in answer.json()["message"]
+    assert answer.status_code == 400 and "object" in said(answer)
 
 
 async def test_an_oversized_body_is_413_and_changes_nothing(
@@ -43,7 +44,8 @@ async def test_an_oversized_body_is_413_and_changes_nothing(
 ) -> None:
     big = b'{"merchant_uid": "o", "amount": 1, "pad": "' + b"x" * 1_100_000 + b'"}'
     answer = await client.post("/payments/prepare", content=big, headers={**auth, "Content-Type": "application/json"})
-    assert answer.status_code == 413 and "limit" in answer.json()["message"]
+    assert answer.status_code == 413 and "limit" in said(answer)
+    assert answer.json()["message"] == "요청 본문이 너무 큽니다."
     assert await count_rows(services, "payment_prepares") == 0
 
 
@@ -51,7 +53,8 @@ async def test_an_unsupported_content_type_is_refused(client: httpx.AsyncClient,
     answer = await client.post(
         "/payments/prepare", content=b"<xml/>", headers={**auth, "Content-Type": "application/xml"}
     )
-    assert answer.status_code == 400 and "application/json" in answer.json()["message"]
+    assert answer.status_code == 400 and "JSON" in said(answer)
+    assert answer.json()["message"] == "요청 본문을 해석할 수 없습니다."
 
 
 async def test_unknown_fields_and_java_client_defaults_are_ignored(
