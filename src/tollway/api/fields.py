@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from annotated_types import Ge, Le, MaxLen
 from fastapi import Path, Query
@@ -30,6 +29,7 @@ from pydantic_core import PydanticCustomError
 
 from tollway import v1texts
 from tollway.errors import InvalidRequest
+from tollway.webhooks.urls import url_problem
 
 #: The largest amount: the largest integer a JavaScript client reads exactly
 MAX_KRW = 2**53 - 1
@@ -81,15 +81,9 @@ def refuse_nul(value: object) -> object:
 
 
 def _absolute_http(value: str) -> str:
-    if _CONTROL.search(value) or " " in value:
-        raise PydanticCustomError("url", "must be an absolute http(s) URL without spaces or line breaks")
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - a port that is not a number raises here
-    except ValueError:
-        raise PydanticCustomError("url", "must be an absolute http(s) URL") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise PydanticCustomError("url", "must be an absolute http(s) URL")
+    problem = url_problem(value)
+    if problem is not None:
+        raise PydanticCustomError("url", "must be an absolute http(s) URL ({problem})", {"problem": problem})
     return value
 
 
