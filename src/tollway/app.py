@@ -7,8 +7,8 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 
-import swagger_ui_bundle
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
@@ -16,6 +16,7 @@ from starlette.responses import HTMLResponse, Response
 
 from tollway import __version__, console, demo, logsafety
 from tollway import http as outgoing
+from tollway.api import openapi
 from tollway.api.authfirst import AuthenticateFirst
 from tollway.api.envelope import install_error_handlers, ok
 from tollway.api.paths import NormalizePath
@@ -58,6 +59,9 @@ gateway's base URL and it works unchanged.
 Authenticate with `POST /users/getToken`, then send the token as `Authorization: <token>`,
 `Authorization: Bearer <token>` or `X-ImpTokenHeader: <token>`.
 """
+
+
+SWAGGER_UI = Path(__file__).parent / "api" / "static" / "swagger-ui"
 
 
 def new_worker(services: Services) -> Worker:
@@ -162,7 +166,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     console.install(app)
     if services.settings.sandbox_enabled:
         app.mount("/sandbox/toss", create_sandbox_app(services.sandbox))
-    app.mount("/docs/static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-static")
+    # Swagger UI 5 (it reads OpenAPI 3.1), vendored: nothing is fetched from a CDN
+    app.mount("/docs/static", StaticFiles(directory=SWAGGER_UI), name="docs-static")
+    openapi.install(app)
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:

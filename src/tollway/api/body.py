@@ -106,15 +106,11 @@ async def read_body(request: Request, model: type[M]) -> M:
         raise InvalidRequest(message, detail=detail) from None
 
 
-def body_docs(model: type[BaseModel]) -> dict[str, Any]:
-    """``openapi_extra`` declaring that a route takes ``model`` as JSON or as a form."""
+def body_docs(model: type[BaseModel], *, form: bool = True) -> dict[str, Any]:
+    """``openapi_extra`` declaring that a route takes ``model`` as JSON, and as a form unless
+    ``form`` is false (a body with nested objects, which a form cannot carry)."""
     schema = model.model_json_schema()
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {"schema": schema},
-                "application/x-www-form-urlencoded": {"schema": schema},
-            },
-        }
-    }
+    content: dict[str, Any] = {"application/json": {"schema": schema}}
+    if form:
+        content["application/x-www-form-urlencoded"] = {"schema": schema}
+    return {"requestBody": {"required": True, "content": content}}

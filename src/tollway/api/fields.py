@@ -88,11 +88,13 @@ def _absolute_http(value: str) -> str:
 
 
 #: An integer KRW amount (0 to 2^53 − 1 before each field's own bound)
-KRW = Annotated[int, BeforeValidator(strict_int), Ge(0), Le(MAX_KRW)]
+KRW = Annotated[int, Ge(0), Le(MAX_KRW), BeforeValidator(strict_int)]
 #: Any other integer parameter (months, counts, seconds), with the same rules
-WholeNumber = Annotated[int, BeforeValidator(strict_int), Ge(-MAX_KRW), Le(MAX_KRW)]
+WholeNumber = Annotated[int, Ge(-MAX_KRW), Le(MAX_KRW), BeforeValidator(strict_int)]
+#: Installment months: 0 (일시불) or 2–12 (1 is refused where the terms are checked)
+CardQuota = Annotated[int, Ge(0), Le(12), BeforeValidator(strict_int)]
 #: UNIX seconds (a timestamp a ``datetime`` can hold)
-UnixTime = Annotated[int, BeforeValidator(strict_int), Ge(0), Le(MAX_UNIX)]
+UnixTime = Annotated[int, Ge(0), Le(MAX_UNIX), BeforeValidator(strict_int)]
 ImpUid = Annotated[str, StringConstraints(min_length=1, max_length=IMP_UID_MAX, pattern=NO_CONTROLS)]
 MerchantUid = Annotated[str, StringConstraints(min_length=1, max_length=MERCHANT_UID_MAX, pattern=NO_CONTROLS)]
 CustomerUid = Annotated[str, StringConstraints(min_length=1, max_length=CUSTOMER_UID_MAX, pattern=NO_CONTROLS)]

@@ -14,6 +14,7 @@ from tollway.api.body import V1Body
 from tollway.api.fields import (
     KRW,
     Address,
+    CardQuota,
     CustomerId,
     CustomerUid,
     Email,
@@ -91,9 +92,9 @@ class OnetimeBody(BuyerFields):
     customer_uid: CustomerUid | None = Field(default=None, description="keep the card as a billing key")
     pg: Short | None = Field(default=None, description="tosspayments or tosspayments.{MID}")
     currency: Short | None = Field(default=None, description="KRW only")
-    tax_free: KRW | None = Field(default=None, ge=0)
-    vat_amount: KRW | None = Field(default=None, ge=0)
-    card_quota: WholeNumber | None = Field(default=None, ge=0, le=12, description="0 일시불, 2–12 (≥ 50,000 KRW)")
+    tax_free: KRW | None = None
+    vat_amount: KRW | None = None
+    card_quota: CardQuota | None = Field(default=None, description="0 일시불, 2–12 (≥ 50,000 KRW)")
     interest_free_by_merchant: bool | None = None
     use_card_point: bool | None = None
     browser_ip: Annotated[str, MaxLen(64)] | None = None
@@ -135,9 +136,9 @@ class AgainBody(BuyerFields):
     merchant_uid: MerchantUid
     amount: KRW = Field(gt=0, description="integer KRW; a string is refused")
     currency: Short | None = None
-    tax_free: KRW | None = Field(default=None, ge=0)
-    vat_amount: KRW | None = Field(default=None, ge=0)
-    card_quota: WholeNumber | None = Field(default=None, ge=0, le=12)
+    tax_free: KRW | None = None
+    vat_amount: KRW | None = None
+    card_quota: CardQuota | None = None
     interest_free_by_merchant: bool | None = None
     use_card_point: bool | None = None
     browser_ip: Annotated[str, MaxLen(64)] | None = None
@@ -148,9 +149,9 @@ class ScheduleItem(BuyerFields):
     schedule_at: UnixTime = Field(description="UNIX seconds, in the future")
     amount: KRW = Field(gt=0, description="integer KRW; a string is refused")
     currency: Short | None = None
-    tax_free: KRW | None = Field(default=None, ge=0)
-    vat_amount: KRW | None = Field(default=None, ge=0)
-    card_quota: WholeNumber | None = Field(default=None, ge=0, le=12)
+    tax_free: KRW | None = None
+    vat_amount: KRW | None = None
+    card_quota: CardQuota | None = None
     interest_free_by_merchant: bool | None = None
 
 
@@ -159,7 +160,7 @@ class ScheduleBody(CardFields):
 
     customer_uid: CustomerUid
     customer_id: CustomerId | None = None
-    checking_amount: KRW | None = Field(default=None, ge=0)
+    checking_amount: KRW | None = None
     pg: Short | None = None
     schedules: list[ScheduleItem] = Field(min_length=1, max_length=1000)
 
@@ -189,10 +190,10 @@ class CancelBody(V1Body):
 
     imp_uid: ImpUid | None = Field(default=None, description="wins over merchant_uid")
     merchant_uid: MerchantUid | None = None
-    amount: KRW | None = Field(default=None, ge=0, description="missing or 0: cancel everything that is left")
-    tax_free: KRW | None = Field(default=None, ge=0)
-    vat_amount: KRW | None = Field(default=None, ge=0)
-    checksum: KRW | None = Field(default=None, ge=0, description="the balance you expect before it")
+    amount: KRW | None = Field(default=None, description="missing or 0: cancel everything that is left")
+    tax_free: KRW | None = None
+    vat_amount: KRW | None = None
+    checksum: KRW | None = Field(default=None, description="the balance you expect before it")
     reason: str | None = Field(default=None, max_length=256)
     refund_holder: str | None = Field(default=None, max_length=60)
     refund_bank: str | None = Field(default=None, max_length=4)

@@ -44,8 +44,8 @@ class VbankBody(BuyerFields):
     vbank_num: str | None = Field(default=None, max_length=40, description="ignored for tosspayments")
     pg: Short | None = Field(default=None, description="tosspayments or tosspayments.{MID}")
     channel_key: str | None = Field(default=None, max_length=64)
-    tax_free: KRW | None = Field(default=None, ge=0)
-    vat_amount: KRW | None = Field(default=None, ge=0)
+    tax_free: KRW | None = None
+    vat_amount: KRW | None = None
 
 
 class VbankChangeBody(V1Body):
@@ -68,8 +68,8 @@ class ReceiptBody(V1Body):
     buyer_name: str | None = Field(default=None, max_length=100)
     buyer_email: str | None = Field(default=None, max_length=200)
     buyer_tel: str | None = Field(default=None, max_length=40)
-    tax_free: KRW | None = Field(default=None, ge=0, description="발행금액 중 면세금액 (default 0)")
-    vat_amount: KRW | None = Field(default=None, ge=0, description="ignored: Toss computes the VAT")
+    tax_free: KRW | None = Field(default=None, description="발행금액 중 면세금액 (default 0)")
+    vat_amount: KRW | None = Field(default=None, description="ignored: Toss computes the VAT")
 
     _text = field_validator("buyer_name", "buyer_email", "buyer_tel", mode="before")(drop_controls)
 

@@ -184,7 +184,7 @@ async def again(request: Request, principal: PrincipalDep, services: ServicesDep
     description="Registers every schedule or none. Without a stored key for `customer_uid`, send the card "
     "fields and it is registered first. JSON bodies only (schedules is an array of objects).",
     responses={200: {"model": Envelope[list[schedules.ScheduleV1]]}},
-    openapi_extra=body_docs(ScheduleBody),
+    openapi_extra=body_docs(ScheduleBody, form=False),
 )
 async def schedule(request: Request, principal: PrincipalDep, services: ServicesDep) -> Response:
     body = await read_body(request, ScheduleBody)
