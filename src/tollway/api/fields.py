@@ -136,3 +136,14 @@ def check_ids(name: str, values: Iterable[str], max_length: int) -> list[str]:
         if _CONTROL.search(value):
             raise v1texts.invalid(name, "no control characters", v1texts.CHARACTERS)
     return checked
+
+
+def array_query(name: str, max_length: int) -> dict[str, Any]:
+    """The OpenAPI parameter of a query array read by hand (``imp_uid[]=…&imp_uid[]=…``)."""
+    return {
+        "name": f"{name}[]",
+        "in": "query",
+        "style": "form",
+        "explode": True,
+        "schema": {"type": "array", "maxItems": 100, "items": {"type": "string", "maxLength": max_length}},
+    }

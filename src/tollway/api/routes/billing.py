@@ -22,6 +22,7 @@ from tollway.api.fields import (
     MerchantUidPath,
     PageQuery,
     UnixQuery,
+    array_query,
     check_ids,
 )
 from tollway.api.query import query_list
@@ -79,8 +80,10 @@ async def payment_v1(services: Services, payment: Any) -> PaymentV1:
     responses={
         200: {"model": Envelope[list[customers.CustomerV1]]},
         207: {"model": Envelope[list[customers.CustomerV1]]},
+        400: {"model": Envelope[None]},
         404: {"model": Envelope[None]},
     },
+    openapi_extra={"parameters": [array_query("customer_uid", CUSTOMER_UID_MAX)]},
 )
 async def many_customers(request: Request, principal: PrincipalDep, services: ServicesDep) -> Response:
     uids = query_list(request.query_params, "customer_uid")

@@ -17,6 +17,7 @@ from tollway.api.fields import (
     MerchantUidPath,
     PageQuery,
     StatusPath,
+    array_query,
     check_ids,
 )
 from tollway.api.query import query_list
@@ -213,8 +214,10 @@ async def get_prepare(merchant_uid: MerchantUidPath, principal: PrincipalDep, se
     responses={
         200: {"model": Envelope[list[PaymentV1]]},
         207: {"model": Envelope[list[PaymentV1]]},
+        400: {"model": Envelope[None]},
         404: {"model": Envelope[None]},
     },
+    openapi_extra={"parameters": [array_query("imp_uid", IMP_UID_MAX), array_query("merchant_uid", MERCHANT_UID_MAX)]},
 )
 async def many(request: Request, principal: PrincipalDep, session: ReadSessionDep) -> Response:
     params = request.query_params
