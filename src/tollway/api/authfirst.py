@@ -15,28 +15,26 @@ from tollway.api.deps import current_principal
 from tollway.api.envelope import render_error
 from tollway.errors import TollwayError
 
-#: The first path segments of i'mport's V1 REST API
+#: The first path segments of i'mport's V1 REST API (every one its official document names)
 V1_PREFIXES = frozenset(
     {
-        "payments",
-        "subscribe",
+        "banks",
+        "benepia",
+        "cards",
         "certifications",
-        "vbanks",
-        "receipts",
+        "cvs",
         "escrows",
+        "kcpquick",
+        "naver",
+        "partners",
+        "payco",
+        "payments",
+        "paymentwall",
+        "receipts",
+        "subscribe",
         "tiers",
         "users",
-        "cards",
-        "banks",
-        "kakao",
-        "naver",
-        "paymentco",
-        "payco",
-        "benepia",
-        "bnpl",
-        "partners",
-        "members",
-        "regular",
+        "vbanks",
     }
 )
 #: The one V1 call made without a token
