@@ -7,6 +7,8 @@ Only mechanical defects and documented disagreements are corrected; what V1 prom
   lacks becomes an open schema;
 - Swagger 2.0 has no ``null``, but V1 answers ``null`` for every absent value (``message`` on
   success, ``currency`` of a prepare, ``response`` of a refusal): every property is nullable;
+- a ``$ref`` in a form or query parameter's ``items`` (where a Swagger 2.0 resolver does not look)
+  is replaced by the definition it names;
 - ``PaymentPrepareAnnotation`` requires ``total``/``previous``/``next``, a copy of the paged
   object's list (V1's prepare has no such fields);
 - ``GET /subscribe/payments/schedule/customers/{customer_uid}`` (and its alias) answer the paged
@@ -61,6 +63,18 @@ def repair(node: Any, definitions: dict[str, Any]) -> Any:
     return out
 
 
+def inline(node: Any, definitions: dict[str, Any], depth: int = 0) -> Any:
+    """``node`` with every ``$ref`` to a definition replaced by (a copy of) the definition."""
+    if isinstance(node, list):
+        return [inline(item, definitions, depth) for item in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/definitions/") and depth < 8:
+        return inline(definitions.get(ref.rsplit("/", 1)[1], {}), definitions, depth + 1)
+    return {key: inline(value, definitions, depth) for key, value in node.items()}
+
+
 def main(source: str, target: str) -> None:
     with open(source, encoding="utf-8") as f:
         doc = json.load(f)
@@ -68,10 +82,18 @@ def main(source: str, target: str) -> None:
     definitions["Open"] = {}
     definitions["PaymentPrepareAnnotation"].pop("required", None)
     definitions["PagedScheduleResponse"] = PAGED_SCHEDULES
-    for path in ("/subscribe/payments/schedule/customers/{customer_uid}", "/subscribe/customers/{customer_uid}/schedules"):
+    for path in (
+        "/subscribe/payments/schedule/customers/{customer_uid}",
+        "/subscribe/customers/{customer_uid}/schedules",
+    ):
         get = doc["paths"].get(path, {}).get("get")
         if get is not None:
             get["responses"]["200"]["schema"] = {"$ref": "#/definitions/PagedScheduleResponse"}
+    for operations in doc["paths"].values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
+                if parameter.get("in") != "body" and "items" in parameter:
+                    parameter["items"] = inline(parameter["items"], definitions)
     doc = repair(doc, definitions)
     with open(target, "w", encoding="utf-8") as f:
         json.dump(doc, f, ensure_ascii=False)

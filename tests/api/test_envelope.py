@@ -128,3 +128,25 @@ def test_detail_travels_in_a_header_and_never_in_the_message() -> None:
     header = answer.headers[DETAIL_HEADER]
     assert header.startswith("amount is required") and "\r" not in header and "\n" not in header
     assert header.isascii() and "X-Injected: 1" in header  # one line: the CR/LF became spaces
+
+
+@pytest.mark.parametrize(
+    ("message", "status", "expected"),
+    [
+        (
+            "이미 결제가 완료된 merchant_uid입니다. (merchant_uid o already has a paid payment)",
+            200,
+            "이미 결제가 완료된 merchant_uid입니다.",
+        ),
+        ("카드 정보를 다시 확인해주세요.(유효기간)", 200, "카드 정보를 다시 확인해주세요.(유효기간)"),
+        ("schedule_at must be in the future", 400, "schedule_at 파라메터가 올바르지 않습니다."),
+        ("the time range is required", 400, "요청 파라메터가 올바르지 않습니다."),
+        ("no such channel", 404, "요청하신 정보를 찾을 수 없습니다."),
+    ],
+)
+def test_the_message_keeps_only_i_mport_s_korean_text(message: str, status: int, expected: str) -> None:
+    from tollway.api.envelope import korean_only
+
+    text, detail = korean_only(message, None, status)
+    assert text == expected
+    assert (detail is None) == (text == message)  # whatever was taken out travels as the detail
