@@ -178,3 +178,14 @@ async def test_validation_texts_are_korean_and_name_the_parameter(
     assert answer.json() == {"code": 1, "message": message, "response": None}
     assert korean_only(answer.json()["message"]) and "Input should" not in answer.json()["message"]
     assert said(answer).split(" | ", 1)[1]  # the English detail rides in the header
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [("9" * 40, "amount의 값이 허용 범위를 벗어났습니다."), ("1e308", "amount는 정수여야 합니다.")],
+)
+async def test_form_numbers_beyond_any_limit_are_a_400(
+    client: httpx.AsyncClient, auth: dict[str, str], amount: str, message: str
+) -> None:
+    answer = await client.post("/payments/prepare", data={"merchant_uid": "o", "amount": amount}, headers=auth)
+    assert answer.status_code == 400 and answer.json()["message"] == message

@@ -8,7 +8,7 @@ here, so a limit is written once and shows in ``/openapi.json`` as ``maximum``/`
 - UNIX timestamps (``UnixTime``): 0 to the year 9999 (what a ``datetime`` holds);
 - identifiers (``imp_uid`` 32, ``merchant_uid`` 40, ``customer_uid`` 80, ``customer_id`` 300
   characters, the database's columns): no control characters;
-- names and buyer fields (``text(n)``): control characters become spaces (they are shown to
+- names and buyer fields (``OrderName``, ``PersonName``…): control characters become spaces (they are shown to
   people; a NUL cannot even be stored by PostgreSQL);
 - ``notice_url``: an absolute ``http(s)`` URL without spaces or control characters (CR/LF);
 - ``page``: 1 to ``MAX_PAGE``.
@@ -60,7 +60,9 @@ def strict_int(value: Any, info: ValidationInfo) -> Any:
         raise PydanticCustomError("integer", "must be an integer, not a fraction")
     if isinstance(value, str):
         text = value.strip()
-        if info.context and info.context.get("form") and _INT.fullmatch(text) and len(text) <= 30:
+        if info.context and info.context.get("form") and _INT.fullmatch(text):
+            if len(text) > 30:  # far beyond any limit, and int() of thousands of digits is refused
+                raise PydanticCustomError("int_parsing_size", "is out of range")
             return int(text)
         raise PydanticCustomError("integer", "must be an integer number, not a string")
     raise PydanticCustomError("integer", "must be an integer")
