@@ -100,52 +100,6 @@ async def test_an_amount_below_the_card_minimum_says_what_is_wrong(live: str, me
 
 
 @pytest.mark.parametrize(
-    ("method", "path"),
-    [
-        ("GET", "/payments/no/such/route"),
-        ("POST", "/subscribe/nothing"),
-        ("GET", "/certifications/a/b/c"),
-        ("DELETE", "/vbanks/x/y"),
-        ("GET", "/receipts/a/b/c/d"),
-        ("PUT", "/escrows/x"),
-        ("GET", "/tiers"),
-        ("GET", "/users/nobody"),
-        ("GET", "/cards/a/b"),
-        ("GET", "/banks/a/b"),
-        ("GET", "/subscribe/customers/" + "x" * 10_000),
-        ("PATCH", "/payments/cancel"),
-    ],
-)
-async def test_authentication_comes_before_routing(
-    client: httpx.AsyncClient, auth: dict[str, str], method: str, path: str
-) -> None:
-    anonymous = await client.request(method, path)
-    assert anonymous.status_code == 401 and anonymous.json()["code"] == -1 and anonymous.json()["response"] is None
-    bad_token = await client.request(method, path, headers={"Authorization": "nope"})
-    assert bad_token.status_code == 401
-    known = await client.request(method, path, headers=auth)
-    assert known.status_code in (400, 404, 405) and known.json()["code"] != 0
-
-
-async def test_get_token_and_non_v1_paths_need_no_token(client: httpx.AsyncClient) -> None:
-    assert (await client.post("/users/getToken", json={})).status_code == 400
-    assert (await client.get("/no-such-prefix")).status_code == 404
-    assert (await client.get("/health")).status_code == 200
-
-
-async def test_a_path_segment_past_its_limit_is_a_400_naming_it(
-    client: httpx.AsyncClient, auth: dict[str, str]
-) -> None:
-    long_uid = await client.post("/subscribe/customers/" + "x" * 10_000, json={}, headers=auth)
-    assert long_uid.status_code == 400
-    assert long_uid.json()["message"] == "customer_uid는 최대 80자까지 입력할 수 있습니다."
-    control = await client.get("/payments/find/a%01b", headers=auth)
-    assert control.json()["message"] == "merchant_uid에 사용할 수 없는 문자가 포함되어 있습니다."
-    many = await client.get("/payments", params={"imp_uid[]": "x" * 33}, headers=auth)
-    assert many.status_code == 400 and many.json()["message"] == "imp_uid는 최대 32자까지 입력할 수 있습니다."
-
-
-@pytest.mark.parametrize(
     ("path", "body", "message"),
     [
         ("/payments/prepare", {"amount": 1}, "merchant_uid 파라메터가 누락되었습니다."),
@@ -178,14 +132,3 @@ async def test_validation_texts_are_korean_and_name_the_parameter(
     assert answer.json() == {"code": 1, "message": message, "response": None}
     assert korean_only(answer.json()["message"]) and "Input should" not in answer.json()["message"]
     assert said(answer).split(" | ", 1)[1]  # the English detail rides in the header
-
-
-@pytest.mark.parametrize(
-    ("amount", "message"),
-    [("9" * 40, "amount의 값이 허용 범위를 벗어났습니다."), ("1e308", "amount는 정수여야 합니다.")],
-)
-async def test_form_numbers_beyond_any_limit_are_a_400(
-    client: httpx.AsyncClient, auth: dict[str, str], amount: str, message: str
-) -> None:
-    answer = await client.post("/payments/prepare", data={"merchant_uid": "o", "amount": amount}, headers=auth)
-    assert answer.status_code == 400 and answer.json()["message"] == message
