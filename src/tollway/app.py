@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import HTMLResponse, Response
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from tollway import __version__, console, demo, logsafety
 from tollway import http as outgoing
@@ -32,7 +33,7 @@ from tollway.api.routes import (
     vbanks,
     webhooks,
 )
-from tollway.api.throttle import AuthThrottle
+from tollway.api.throttle import AuthThrottle, ShedBlockedSignIns
 from tollway.billing.worker import Worker
 from tollway.clock import Clock, SystemClock
 from tollway.config import Settings
@@ -87,7 +88,16 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         vault=vault,
         keyring=keyring,
         tokens=TokenService(sessions, keyring, clock),
-        throttle=AuthThrottle(clock),
+        throttle=AuthThrottle(
+            sessions,
+            clock,
+            burst=settings.auth_burst,
+            window=settings.auth_window_seconds,
+            lockout=settings.auth_lockout_seconds,
+            # a flood of sign-ins may use at most half the pool: lookups keep the rest
+            concurrency=settings.auth_concurrency or max(1, settings.db_pool_size // 2),
+            hold=settings.auth_refusal_hold_seconds,
+        ),
         http=http,
         pg=ConnectorRegistry(settings, keyring, http),
         sandbox=Sandbox(
@@ -186,7 +196,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
     app.add_middleware(AuthenticateFirst)  # inside Observe: a refused call is measured too
     app.add_middleware(Observe)  # inside NormalizePath: it sees the path the routes see
+    app.add_middleware(ShedBlockedSignIns)  # a blocked address's getToken flood stops here, cheaply
     app.add_middleware(NormalizePath)
+    if services.settings.forwarded_allow_ips:  # outermost: every route and log sees the real client
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=services.settings.forwarded_allow_ips)
     return app
 
 

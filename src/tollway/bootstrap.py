@@ -50,7 +50,7 @@ async def ensure_demo_merchant(services: Services) -> DemoMerchant | None:
         if merchant is None:
             if await session.scalar(select(func.count()).select_from(Merchant)):
                 return None  # a real installation: never add a demo beside real merchants
-            new = await create_merchant(session, services.clock, "Tollway Demo Shop", is_demo=True)
+            new = await create_merchant(session, services.clock, services.vault, "Tollway Demo Shop", is_demo=True)
             merchant = new.merchant
             await add_channel(
                 session,

@@ -230,7 +230,7 @@ async def test_the_test_clock_never_moves_live_channels(live: str, services: Ser
     from tollway.merchants.service import create_merchant
 
     async with services.sessions() as session:
-        new = await create_merchant(session, services.clock, "Live only")
+        new = await create_merchant(session, services.clock, services.vault, "Live only")
         await session.commit()
     await add_live_channel(services, new.merchant.id, "livemid")
     from tests.conftest import MerchantFixture as MF

@@ -194,6 +194,17 @@ def test_merchant_and_channel_commands(data_dir: Path) -> None:
     dup = _tollway(data_dir, "merchant", "create", "--name", "Dup", "--imp-key", "imp_apikey", "--imp-secret", "x" * 12)
     assert dup.returncode == 1 and "already in use" in dup.stdout
 
+    revoked = _tollway(data_dir, "merchant", "revoke-key", code, "imp_apikey")
+    assert revoked.returncode == 0, revoked.stdout + revoked.stderr
+    assert f"revoked imp_key imp_apikey of merchant {code}" in revoked.stdout
+    assert "refused by every server within 3 s" in revoked.stdout
+    assert f"no active REST key left: add one with `tollway merchant add-key {code}`" in revoked.stdout
+    again = _tollway(data_dir, "merchant", "revoke-key", code, "imp_apikey")
+    assert again.returncode == 0 and "was already revoked" in again.stdout
+    unknown = _tollway(data_dir, "merchant", "revoke-key", code, "nope")
+    assert unknown.returncode == 1 and f"merchant {code} has no imp_key 'nope'" in unknown.stdout
+    assert "imp_apikey" not in _tollway(data_dir, "merchant", "list").stdout  # lists active keys only
+
 
 def test_serve_without_migrating_refuses_an_unmigrated_database(tmp_path: Path) -> None:
     result = subprocess.run(

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from tollway import v1texts
-from tollway.errors import TollwayError, Unauthorized
+from tollway.errors import TollwayError, TooManyRequests
 
 log = structlog.get_logger("tollway.api")
 JSON = "application/json; charset=utf-8"
@@ -152,11 +152,11 @@ def korean_only(message: str, detail: str | None, status: int) -> tuple[str, str
 
 
 async def render_error(request: Request, exc: TollwayError) -> Response:
-    """The envelope of a ``TollwayError`` (a failed authentication counts for the throttle)."""
-    if isinstance(exc, Unauthorized):
-        await request.app.state.services.throttle.failed(_client(request))
+    """The envelope of a ``TollwayError``: i'mport's text as ``message``, the rest as the detail."""
+    del request  # the same signature as an exception handler's
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
     message, detail = korean_only(exc.message, exc.detail, exc.http_status)
-    return fail(exc.http_status, exc.code, message, detail=detail)
+    return fail(exc.http_status, exc.code, message, headers, detail=detail)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -186,7 +186,3 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Exception, unexpected)
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"

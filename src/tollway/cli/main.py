@@ -115,6 +115,8 @@ def serve(
         log_level=settings.log_level,
         log_config=None,  # configure_logging's handler: console or JSON lines
         access_log=False,  # the request middleware logs each request (route templates, no query strings)
+        # the app applies proxy headers, from TOLLWAY_FORWARDED_ALLOW_IPS only (not uvicorn's loopback default)
+        proxy_headers=False,
     )
 
 

@@ -218,7 +218,7 @@ async def test_a_timeout_is_never_lost_nor_charged_twice(
 
 async def test_a_merchant_without_a_channel_gets_v1_s_code_1(live: str, services: Services) -> None:
     async with services.sessions() as session:
-        new = await create_merchant(session, services.clock, "No PG")
+        new = await create_merchant(session, services.clock, services.vault, "No PG")
         await session.commit()
     async with httpx.AsyncClient(base_url=live) as api:
         from tests.conftest import MerchantFixture as MF
