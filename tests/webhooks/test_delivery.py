@@ -348,3 +348,25 @@ async def test_a_scheduled_charge_that_fails_is_notified(
     ((headers, raw),) = receiver.received
     (secret,) = await secrets_of(services, merchant)
     assert Webhook(secret).verify(raw, headers)["status"] == "failed"
+
+
+@pytest.mark.parametrize("url", ["http://bad host/hook", "ftp://example.com/hook", "https://ok.example/a\r\nX: y"])
+async def test_a_url_that_can_never_be_delivered_to_fails_at_once(
+    merchant: MerchantFixture, services: Services, url: str
+) -> None:
+    from tollway.db.models import PgChannel
+
+    async with services.sessions() as session:
+        channel = await session.get(PgChannel, merchant.channel_id)
+        assert channel is not None
+        payment = new_payment(
+            merchant.id, channel, PaymentRequest("bad-url", 1000, notice_urls=(url,)), services.clock.now()
+        )
+        session.add(payment)
+        await session.flush()
+        await outbox.enqueue(session, payment, "paid", services.clock.now())
+        await session.commit()
+    stats = await Deliverer(services).run_until_idle()
+    assert (stats.failed, stats.retried, stats.delivered) == (1, 0, 0)
+    (row,) = await notifications(services)
+    assert row.state == "failed" and row.attempts == 1 and "invalid URL" in (row.last_error or "")

@@ -31,6 +31,7 @@ from tollway.observability.logs import bound, new_request_id
 from tollway.observability.metrics import WEBHOOK_ATTEMPTS
 from tollway.services import Services
 from tollway.webhooks import outbox, signing
+from tollway.webhooks.urls import url_problem
 
 log = structlog.get_logger("tollway.webhooks")
 
@@ -167,12 +168,18 @@ class Deliverer:
         status: int | None = None
         excerpt: str | None = None
         error: str | None = None
+        problem = url_problem(row.url)
+        if problem is not None:  # no attempt can ever succeed: failed at once, with the reason
+            await self._record(row, now, None, 0, None, f"invalid URL: {problem}", permanent=True)
+            return
         try:
             http = services.http if await self.private_allowed() else services.webhook_http
             response = await http.post(row.url, content=body, headers=headers, timeout=TIMEOUT)
             status = response.status_code
             excerpt = response.text[:200]
         except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"[:300]
+        except (ValueError, OSError) as exc:  # what the transport raises for a URL it cannot use
             error = f"{type(exc).__name__}: {exc}"[:300]
         latency = int((time.monotonic() - started) * 1000)
         await self._record(row, now, status, latency, excerpt, error)
@@ -185,6 +192,8 @@ class Deliverer:
         latency_ms: int,
         excerpt: str | None,
         error: str | None,
+        *,
+        permanent: bool = False,
     ) -> None:
         ok = status is not None and 200 <= status < 300
         attempts = row.attempts + 1
@@ -192,7 +201,7 @@ class Deliverer:
             values = {"state": "delivered", "delivered_at": at, "last_error": None}
             self.stats.delivered += 1
             WEBHOOK_ATTEMPTS.labels("delivered").inc()
-        elif attempts >= row.max_attempts:
+        elif permanent or attempts >= row.max_attempts:
             values = {"state": "failed", "last_error": error or f"HTTP {status}"}
             self.stats.failed += 1
             WEBHOOK_ATTEMPTS.labels("failed").inc()

@@ -5,16 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy import or_, select
 from starlette.responses import Response
 
-from tollway.api.body import read_raw
+from tollway.api.body import UNREADABLE, read_raw
 from tollway.api.deps import PrincipalDep, ServicesDep
 from tollway.api.envelope import ok
+from tollway.api.fields import NO_CONTROLS
 from tollway.clock import to_unix
 from tollway.db.models import Payment, PgChannel, WebhookAttempt, WebhookNotification
 from tollway.errors import InvalidRequest, NotFound
@@ -54,12 +55,14 @@ def _when(imp_uid: str) -> float:
     "the state machine, so a forged or stale webhook changes nothing. The answer is a bare 200 whatever "
     "the hint named (it tells a caller nothing), or 503 when the PG could not be asked (Toss retries).",
 )
-async def toss_webhook(channel_key: str, request: Request, services: ServicesDep) -> Response:
+async def toss_webhook(
+    channel_key: Annotated[str, Path(max_length=64, pattern=NO_CONTROLS)], request: Request, services: ServicesDep
+) -> Response:
     raw = await read_raw(request)
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        raise InvalidRequest("the body is not JSON") from None
+        raise InvalidRequest(UNREADABLE, detail="the body is not JSON") from None
     if not isinstance(body, dict):
         return Response(status_code=200)
     inner = body.get("data")
@@ -141,7 +144,10 @@ def _notification_v1(row: WebhookNotification, attempts: list[WebhookAttempt]) -
 
 @router.get("/tollway/webhooks", tags=["tollway"], summary="This merchant's notifications and their attempts")
 async def list_webhooks(
-    principal: PrincipalDep, services: ServicesDep, state: str | None = None, limit: int = 50
+    principal: PrincipalDep,
+    services: ServicesDep,
+    state: Annotated[str | None, Query(max_length=16)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Response:
     async with services.sessions() as session:
         found = await log.entries(session, principal.merchant_id, state=state, limit=limit)
@@ -149,8 +155,10 @@ async def list_webhooks(
 
 
 @router.post("/tollway/webhooks/{webhook_id}/replay", tags=["tollway"], summary="Send one notification again")
-async def replay_webhook(webhook_id: str, principal: PrincipalDep, services: ServicesDep) -> Response:
+async def replay_webhook(
+    webhook_id: Annotated[str, Path(max_length=64, pattern=NO_CONTROLS)], principal: PrincipalDep, services: ServicesDep
+) -> Response:
     count = await delivery.replay(services, merchant_id=principal.merchant_id, webhook_id=webhook_id)
     if not count:
-        raise NotFound(f"no delivered or failed notification {webhook_id}")
+        raise NotFound("요청하신 웹훅을 찾을 수 없습니다.", detail=f"no delivered or failed notification {webhook_id}")
     return ok({"queued": count})
