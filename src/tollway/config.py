@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     worker_enabled: bool = True
     #: Deliver merchant notifications (webhooks) from ``tollway serve`` and ``tollway worker``.
     webhooks_enabled: bool = True
+    #: Let webhooks go to loopback, private, link-local and metadata addresses. Unset: allowed while
+    #: the installation is sandbox-only (the demo and local receivers), refused once any merchant
+    #: has a live channel. The address a name resolves to is checked when connecting.
+    webhook_allow_private: bool | None = None
     #: A delivery claimed longer ago than this is taken over (its process died).
     webhook_lease_seconds: float = 120.0
     #: Scheduled charges a worker keeps in flight at once.

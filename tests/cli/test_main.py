@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.conftest import IN_CI  # noqa: F401 - documents that these tests need no service
+from tests.demo.helpers import page_headers
 
 TOLLWAY = [sys.executable, "-m", "tollway"]
 
@@ -112,7 +113,11 @@ def test_serve_on_an_empty_machine_creates_and_then_reuses_a_demo_merchant(data_
         # the demo shop it points to, and its backend calling the REST API as the demo merchant
         shop = httpx.get(f"{server.base}/demo")
         assert shop.status_code == 200 and user_code in shop.text and "/v1/iamport.js" in shop.text
-        verified = httpx.post(f"{server.base}/demo/api/verify", json={"imp_uid": paid["response"]["imp_uid"]})
+        verified = httpx.post(
+            f"{server.base}/demo/api/verify",
+            json={"imp_uid": paid["response"]["imp_uid"]},
+            headers=page_headers(shop.text, server.base),
+        )
         assert verified.json()["response"]["merchant_uid"] == "cli-order-1"
         # the console sign-in printed next to the key pair opens the demo merchant's console
         email, password = re.search(r"\(sign in: (\S+) / (\S+)\)", first_log).groups()  # type: ignore[union-attr]

@@ -59,7 +59,9 @@ async def test_managers_and_viewers_reach_neither_key_creation_users_nor_the_aud
         await browser.sign_in(email)
         home = f"/console/m/{shops.a.user_code}"
         page = await browser.get(f"{home}/access")
-        if email.startswith("manager"):  # a manager sees the keys (to revoke a leaked one), nothing else
+        if email.startswith(
+            "manager"
+        ):  # a manager sees the keys (to revoke a leaked one) and the allowed origins, nothing else
             assert page.status_code == 200 and shops.a.imp_key in page.text
             assert 'id="users"' not in page.text and '/access/keys"' not in page.text
             assert "Create a key pair" not in page.text and "키 발급" not in page.text

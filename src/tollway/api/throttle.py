@@ -11,16 +11,17 @@ is trying: the address (``api.addr:1.2.3.4``) and what it tries (``api.key:<imp_
 - a success resets nothing: failures age out with the window, so a success with another key
   (or a guessed one) from the same address never clears an address's record;
 - at most ``concurrency`` attempts are checked at once per process, and at most ``queue`` more
-  wait (up to ``queue_timeout`` seconds) for their turn; the rest are refused with 429 at once,
-  before touching the database, so a flood never queues on the connection pool that
+  wait (up to ``queue_timeout`` seconds) for their turn; the rest are refused with 429 within
+  ``BUSY_HOLD``, before touching the database, so a flood never queues on the connection pool that
   authenticated lookups need, while a client's few concurrent ``getToken`` calls just wait.
 
 A process remembers the blocks it has seen until they end (``_memo``), so a flood from a blocked
 address costs no database round trip; ``ShedBlockedSignIns`` answers a known-blocked address's
 ``getToken`` in front of the whole stack (no routing, no body, no log line), which keeps its cost
-to a fraction of a normal request. Every 429 is held back ``hold`` seconds, jittered (a tarpit: a
-client that keeps 1,500 calls in flight gets at most about 1,500 answers per ``hold``, so the
-event loop stays free for everyone else; a sleeping request costs no CPU and holds no connection).
+to a fraction of a normal request. A blocked client's 429 is held back half to all of ``hold``
+seconds (a tarpit: a client that keeps 1,500 calls in flight gets about 1,500 answers per
+``hold``, so the event loop stays free for everyone else; a sleeping request costs no CPU and
+holds no connection). Every refusal is counted in ``tollway_auth_refusals_total``.
 Scopes are stored as SHA-256 digests: no address or email sits in the table.
 """
 

@@ -163,6 +163,8 @@ def channel_add(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Add a PG channel. Its secret key is sealed and never shown again."""
+    from tollway.cli.origins import warn_live_without_origins
+    from tollway.merchants.origins import live_without_origins
     from tollway.merchants.service import add_channel, get_merchant
 
     secret = secret_key or getpass.getpass("Toss secret key: ")
@@ -170,7 +172,7 @@ def channel_add(
         console.print("[red]error:[/red] a secret key is required")
         raise typer.Exit(1)
 
-    async def work(services: Any) -> tuple[str, str, bool]:
+    async def work(services: Any) -> tuple[str, str, bool, list[str]]:
         async with services.sessions() as session:
             found = await get_merchant(session, merchant)
             channel = await add_channel(
@@ -188,10 +190,12 @@ def channel_add(
                 make_default=default,
             )
             await session.commit()
-            return channel.channel_key, channel.pg_provider, channel.is_default
+            unguarded = await live_without_origins(session) if not sandbox else []
+            return channel.channel_key, channel.pg_provider, channel.is_default, unguarded
 
-    key, provider, is_default = run(settings_from(database_url, data_dir), work)
+    key, provider, is_default, unguarded = run(settings_from(database_url, data_dir), work)
     console.print(f"channel {provider}.{mid} added{' (default)' if is_default else ''}: channel_key {key}")
+    warn_live_without_origins(unguarded)
 
 
 @channel_app.command("list")

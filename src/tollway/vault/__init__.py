@@ -188,7 +188,7 @@ def load_master_key(env_value: str, key_file: Path, *, create: bool) -> bytes:
     if not create:
         raise VaultError(f"no master key: set TOLLWAY_MASTER_KEY or create {key_file}")
     key = os.urandom(32)
-    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(base64.b64encode(key).decode() + "\n")
