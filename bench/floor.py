@@ -31,7 +31,7 @@ import orjson
 
 URL = os.environ["TOLLWAY_DATABASE_URL"]
 SANDBOX = os.environ.get("TOLLWAY_SANDBOX_URL", "")
-SECRET = "test_sk_bench"  # the bench merchant's sandbox channel (bench.run seeds it)
+SECRET = "test_sk_bench"  # noqa: S105 - the bench merchant's sandbox channel (bench.run seeds it)
 POOL = int(os.environ.get("TOLLWAY_DB_POOL_SIZE", "10"))
 SQLITE = URL.startswith("sqlite")
 
@@ -221,7 +221,5 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         body = await again(int(path.removeprefix("/again/")))
     else:
         status, body = 404, b"{}"
-    await send(
-        {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]}
-    )
+    await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]})
     await send({"type": "http.response.body", "body": body})

@@ -212,11 +212,12 @@ ONETIME_BODY = (
 
 async def count_onetime(url: str) -> tuple[int, int, int]:
     """(payments opened by the onetime and again runs, of them paid, their charges in the sandbox's ledger)."""
-    ours = "(merchant_uid LIKE 'ot-%' OR merchant_uid LIKE 'ag-%')"
     queries = (
-        f"SELECT count(*) FROM payments WHERE {ours}",
-        f"SELECT count(*) FROM payments WHERE {ours} AND status = 'paid'",
-        f"SELECT count(*) FROM sandbox_payments WHERE status = 'DONE' AND order_id IN (SELECT imp_uid FROM payments WHERE {ours})",
+        "SELECT count(*) FROM payments WHERE (merchant_uid LIKE 'ot-%' OR merchant_uid LIKE 'ag-%')",
+        "SELECT count(*) FROM payments WHERE (merchant_uid LIKE 'ot-%' OR merchant_uid LIKE 'ag-%')"
+        " AND status = 'paid'",
+        "SELECT count(*) FROM sandbox_payments WHERE status = 'DONE' AND order_id IN"
+        " (SELECT imp_uid FROM payments WHERE merchant_uid LIKE 'ot-%' OR merchant_uid LIKE 'ag-%')",
     )
     if url.startswith("sqlite"):
         with sqlite3.connect(url.split("///", 1)[1]) as lite:
@@ -418,19 +419,16 @@ async def _migrate(url: str) -> None:
 
 def _charges_at_sandbox(url: str, kind: str) -> int:
     """Charges the sandbox made for one run's payments (warm-up included)."""
-    prefix = {"onetime": "ot-", "again": "ag-"}[kind]
-    query = (
-        "SELECT count(*) FROM sandbox_payments WHERE order_id IN"
-        f" (SELECT imp_uid FROM payments WHERE merchant_uid LIKE '{prefix}%')"
-    )
+    prefix = {"onetime": "ot-%", "again": "ag-%"}[kind]
+    query = "SELECT count(*) FROM sandbox_payments WHERE order_id IN (SELECT imp_uid FROM payments WHERE merchant_uid LIKE {})"  # noqa: E501
     if url.startswith("sqlite"):
         with sqlite3.connect(url.split("///", 1)[1]) as lite:
-            return max(1, int(lite.execute(query).fetchone()[0]))
+            return max(1, int(lite.execute(query.format("?"), (prefix,)).fetchone()[0]))
 
     async def read() -> int:
         conn = await asyncpg.connect(url)
         try:
-            return max(1, int(await conn.fetchval(query)))
+            return max(1, int(await conn.fetchval(query.format("$1"), prefix)))
         finally:
             await conn.close()
 
