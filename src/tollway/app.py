@@ -34,6 +34,7 @@ from tollway.api.throttle import AuthThrottle
 from tollway.billing.worker import Worker
 from tollway.clock import Clock, SystemClock
 from tollway.config import Settings
+from tollway.db.driver import Driver, split_pool
 from tollway.db.engine import create_engine, is_sqlite, sessionmaker
 from tollway.merchants.tokens import TokenService
 from tollway.observability import exporter
@@ -67,7 +68,9 @@ def new_worker(services: Services) -> Worker:
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
     url = settings.resolved_database_url()
-    engine = create_engine(url, pool_size=settings.db_pool_size, statement_cache=settings.db_statement_cache)
+    # TOLLWAY_DB_POOL_SIZE stays the most connections a process opens: shared by the engine and the driver
+    engine_pool, driver_pool = split_pool(settings.db_pool_size)
+    engine = create_engine(url, pool_size=engine_pool, statement_cache=settings.db_statement_cache)
     DB_POOL_SIZE.set(settings.db_pool_size)
     sessions = sessionmaker(engine, autocommit=settings.db_statement_cache)  # no cache: PgBouncer
     key = load_master_key(settings.master_key, settings.resolved_master_key_file(), create=is_sqlite(url))
@@ -79,6 +82,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         clock=clock,
         engine=engine,
         sessions=sessions,
+        db=Driver(url, size=driver_pool, statement_cache=settings.db_statement_cache),
         vault=vault,
         keyring=keyring,
         tokens=TokenService(sessions, keyring, clock),
