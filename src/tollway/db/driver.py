@@ -46,6 +46,10 @@ def split_pool(total: int) -> tuple[int, int]:
     return engine, max(1, total - engine)
 
 
+class IntegrityError(Exception):
+    """A constraint refused a write; the message names the constraint (or its columns)."""
+
+
 @dataclass(frozen=True)
 class Compiled:
     sql: str
@@ -128,11 +132,17 @@ class _PgConn(Conn):
 
     async def all(self, statement: Statement, **params: Any) -> list[Any]:
         c = statement.compiled(self.dialect)
-        return c.rows(await self.raw.fetch(c.sql, *c.args(params)))
+        try:
+            return c.rows(await self.raw.fetch(c.sql, *c.args(params)))
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise IntegrityError(f"{exc} ({exc.constraint_name}; {exc.detail})") from exc
 
     async def execute(self, statement: Statement, **params: Any) -> int:
         c = statement.compiled(self.dialect)
-        status = await self.raw.execute(c.sql, *c.args(params))
+        try:
+            status = await self.raw.execute(c.sql, *c.args(params))
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise IntegrityError(f"{exc} ({exc.constraint_name}; {exc.detail})") from exc
         tail = status.rsplit(" ", 1)[-1]
         return int(tail) if tail.isdigit() else 0
 
@@ -150,7 +160,10 @@ class _LiteConn(Conn):
 
     async def _run(self, sql: str, args: list[Any]) -> tuple[list[Any], int]:
         def run() -> tuple[list[Any], int]:
-            cursor = self.raw.execute(sql, args)
+            try:
+                cursor = self.raw.execute(sql, args)
+            except sqlite3.IntegrityError as exc:
+                raise IntegrityError(str(exc)) from exc
             try:
                 return cursor.fetchall(), cursor.rowcount
             finally:
