@@ -77,12 +77,13 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     vault = Vault(key)
     keyring = Keyring(vault, sessions, clock)
     http = outgoing.client(max_connections=200)
+    db = Driver(url, size=driver_pool, statement_cache=settings.db_statement_cache)
     return Services(
         settings=settings,
         clock=clock,
         engine=engine,
         sessions=sessions,
-        db=Driver(url, size=driver_pool, statement_cache=settings.db_statement_cache),
+        db=db,
         vault=vault,
         keyring=keyring,
         tokens=TokenService(sessions, keyring, clock),
@@ -97,6 +98,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
                 hang_seconds=settings.sandbox_hang_seconds,
                 charge_latency_seconds=settings.sandbox_charge_latency_seconds,
             ),
+            db,
         ),
     )
 
