@@ -11,10 +11,11 @@ from sqlalchemy import select
 from tests.api.routes.pg_helpers import v1_client
 from tests.billing.test_customers import card
 from tests.conftest import MerchantFixture
-from tollway.db.models import AccessToken, BillingCustomer, PgChannel, VaultKey
+from tollway.db.models import AccessToken, BillingCustomer, PgChannel, VaultKey, WebhookSecret
 from tollway.services import Services
 from tollway.vault import UnknownDataKey, Vault, VaultError, sealed_key_id
 from tollway.vault.keyring import Keyring
+from tollway.webhooks import signing
 
 
 async def sealed_values(services: Services) -> list[str]:
@@ -22,6 +23,7 @@ async def sealed_values(services: Services) -> list[str]:
         values = list(await session.scalars(select(PgChannel.secret_key_sealed)))
         values += list(await session.scalars(select(AccessToken.token_sealed)))
         values += list(await session.scalars(select(BillingCustomer.billing_key_sealed)))
+        values += list(await session.scalars(select(WebhookSecret.secret_sealed)))
     return values
 
 
@@ -42,9 +44,12 @@ async def test_rotation_reseals_everything_and_other_nodes_follow(
 ) -> None:
     async with v1_client(live, merchant) as api:
         assert (await api.post("/subscribe/customers/cu-1", json=card())).json()["code"] == 0
+    async with services.sessions() as session:
+        (whsec,) = await signing.live_secrets(session, services.keyring, merchant.id, services.clock.now())
+        await session.commit()
     old_key = services.vault.active_key_id
     before = await sealed_values(services)
-    assert len(before) == 3
+    assert len(before) == 4
 
     # another node, loaded before the rotation
     other_vault = Vault(base64.b64decode(services.settings.master_key))
@@ -53,7 +58,7 @@ async def test_rotation_reseals_everything_and_other_nodes_follow(
 
     lines: list[str] = []
     report = await services.keyring.rotate(progress=lines.append)
-    assert report.resealed == 3 and report.new_key_id != old_key and lines
+    assert report.resealed == 4 and report.new_key_id != old_key and lines
     after = await sealed_values(services)
     assert all(sealed_key_id(v) == report.new_key_id for v in after)
     with pytest.raises(UnknownDataKey):
@@ -68,6 +73,8 @@ async def test_rotation_reseals_everything_and_other_nodes_follow(
             )
         ).json()
     assert paid["code"] == 0 and paid["response"]["status"] == "paid"
+    async with services.sessions() as session:  # the webhook secret was re-sealed, not replaced
+        assert await signing.live_secrets(session, other, merchant.id, services.clock.now()) == [whsec]
 
 
 async def test_a_new_master_key_rewraps_the_data_keys(services: Services, merchant: MerchantFixture) -> None:

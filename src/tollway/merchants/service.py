@@ -84,11 +84,8 @@ async def list_merchants(session: AsyncSession) -> list[tuple[Merchant, list[str
     """Each merchant with its active ``imp_key``s and its channel count."""
     merchants = (await session.scalars(select(Merchant).order_by(Merchant.id))).all()
     keys = (await session.execute(select(ApiKey.merchant_id, ApiKey.imp_key).where(ApiKey.revoked_at.is_(None)))).all()
-    counts = dict(
-        (await session.execute(select(PgChannel.merchant_id, func.count()).group_by(PgChannel.merchant_id)))
-        .tuples()
-        .all()
-    )
+    counted = await session.execute(select(PgChannel.merchant_id, func.count()).group_by(PgChannel.merchant_id))
+    counts = {merchant_id: n for merchant_id, n in counted}
     return [(m, [k.imp_key for k in keys if k.merchant_id == m.id], counts.get(m.id, 0)) for m in merchants]
 
 

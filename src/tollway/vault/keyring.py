@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tollway.clock import Clock
 from tollway.db.console_models import ConsoleUser
-from tollway.db.models import AccessToken, BillingCustomer, PgChannel, VaultKey
+from tollway.db.models import AccessToken, BillingCustomer, PgChannel, VaultKey, WebhookSecret
 from tollway.vault import Secret, UnknownDataKey, Vault, sealed_key_id
 
 #: Every sealed column: (model, primary key column name, sealed column name, purpose).
@@ -37,6 +37,7 @@ SEALED_COLUMNS: tuple[tuple[type, str, str, str], ...] = (
     (AccessToken, "api_key_id", "token_sealed", "access_token"),
     (BillingCustomer, "id", "billing_key_sealed", "billing.key"),
     (ConsoleUser, "id", "totp_sealed", "console.totp"),
+    (WebhookSecret, "id", "secret_sealed", "webhook.secret"),
 )
 BATCH = 500
 
