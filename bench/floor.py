@@ -2,7 +2,8 @@
 
 A raw ASGI app (no framework) on the bare driver: asyncpg on PostgreSQL, the standard ``sqlite3``
 module on SQLite (called on the event loop: a local file, no other writer in this process), orjson
-for JSON, and one pooled httpx client for the PG. The gateway's numbers are read as ratios of CPU
+for JSON, and one pooled aiohttp session for the PG (what the gateway's outgoing calls run on,
+``tollway/http.py``). The gateway's numbers are read as ratios of CPU
 per request to these (docs/benchmarks.md):
 
 - ``GET /json``: the bare JSON answer;
@@ -25,8 +26,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 import asyncpg
-import httpx
 import orjson
 
 URL = os.environ["TOLLWAY_DATABASE_URL"]
@@ -123,7 +124,7 @@ def _lite(args: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 db = Db()
-http: httpx.AsyncClient | None = None
+http: aiohttp.ClientSession | None = None
 billing_key: str | None = None
 _key_lock = asyncio.Lock()
 AUTH = "Basic " + base64.b64encode(f"{SECRET}:".encode()).decode()
@@ -133,12 +134,12 @@ def _json(data: object) -> bytes:
     return orjson.dumps({"code": 0, "message": None, "response": data})
 
 
-async def _billing_key(client: httpx.AsyncClient) -> str:
+async def _billing_key(client: aiohttp.ClientSession) -> str:
     """The floor's own billing key at the sandbox (the gateway's is sealed in its vault)."""
     global billing_key
     async with _key_lock:
         if billing_key is None:
-            answer = await client.post(
+            async with client.post(
                 f"{SANDBOX}/v1/billing/authorizations/card",
                 headers={"Authorization": AUTH},
                 json={
@@ -148,9 +149,9 @@ async def _billing_key(client: httpx.AsyncClient) -> str:
                     "cardExpirationMonth": "12",
                     "customerIdentityNumber": "900101",
                 },
-            )
-            answer.raise_for_status()
-            billing_key = str(answer.json()["billingKey"])
+            ) as answer:
+                answer.raise_for_status()
+                billing_key = str((await answer.json())["billingKey"])
         return billing_key
 
 
@@ -168,13 +169,13 @@ async def again(merchant_id: int) -> bytes:
         "approve", imp_uid, now, 1000,
     )  # fmt: skip
     key = await _billing_key(http)
-    answer = await http.post(
+    async with http.post(
         f"{SANDBOX}/v1/billing/{key}",
-        headers={"Authorization": AUTH, "Idempotency-Key": f"floor-{imp_uid}"},
-        json={"customerKey": "floor-customer", "amount": 1000, "orderId": imp_uid, "orderName": "bench"},
-    )
-    answer.raise_for_status()
-    pg = orjson.loads(answer.content)
+        headers={"Authorization": AUTH, "Idempotency-Key": f"floor-{imp_uid}", "Content-Type": "application/json"},
+        data=orjson.dumps({"customerKey": "floor-customer", "amount": 1000, "orderId": imp_uid, "orderName": "bench"}),
+    ) as answer:
+        answer.raise_for_status()
+        pg = orjson.loads(await answer.read())
     card = pg.get("card") or {}
     settled = await db.settle(
         row[0], datetime.now(UTC), pg["paymentKey"], card.get("approveNo") or "", card.get("number") or "", merchant_id
@@ -189,7 +190,9 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 await db.open()
-                http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200), timeout=30)
+                http = aiohttp.ClientSession(
+                    connector=aiohttp.TCPConnector(limit=200), timeout=aiohttp.ClientTimeout(total=30)
+                )
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await send({"type": "lifespan.shutdown.complete"})
