@@ -281,7 +281,7 @@ def main() -> None:
         **os.environ,
         "TOLLWAY_DATABASE_URL": url,
         "TOLLWAY_MASTER_KEY": MASTER_KEY,
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}",  # this tree's gateway, also when another is installed
         "TOLLWAY_PORT": str(gw_port),
         "TOLLWAY_RECONCILE_INTERVAL_SECONDS": "0",
         "TOLLWAY_DB_POOL_SIZE": "40",  # what the numbers in docs/benchmarks.md were measured with
