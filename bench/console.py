@@ -85,8 +85,8 @@ async def seed(url: str, payments: int) -> tuple[str, datetime]:
     await services.start()
     try:
         async with services.sessions() as session:
-            big = (await create_merchant(session, services.clock, "Bench Shop")).merchant
-            other = (await create_merchant(session, services.clock, "Other Shop")).merchant
+            big = (await create_merchant(session, services.clock, services.vault, "Bench Shop")).merchant
+            other = (await create_merchant(session, services.clock, services.vault, "Other Shop")).merchant
             await add_channel(
                 session, services.clock, services.vault, big, pg_provider="tosspayments", mid="bench_live",
                 client_key="live_ck_bench", secret_key=Secret("live_sk_bench"), sandbox=False,

@@ -141,7 +141,7 @@ async def seed(url: str) -> tuple[str, str, str, str]:
 
     services = build_services(Settings(database_url=url, master_key=MASTER_KEY))
     async with services.sessions() as session:
-        new = await create_merchant(session, services.clock, "Bench")
+        new = await create_merchant(session, services.clock, services.vault, "Bench")
         # The looked-up payment is a live one, as in production (a sandbox payment costs one more
         # query when the merchant also has a live channel).
         channel = await add_channel(

@@ -44,7 +44,7 @@ async def seed(url: str, sandbox_url: str, customers: int, schedules: int) -> No
     services = build_services(Settings(database_url=url, master_key=MASTER_KEY, sandbox_url=sandbox_url))
     try:
         async with services.sessions() as session:
-            new = await create_merchant(session, services.clock, "Schedules bench")
+            new = await create_merchant(session, services.clock, services.vault, "Schedules bench")
             await add_channel(
                 session,
                 services.clock,

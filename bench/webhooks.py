@@ -59,7 +59,7 @@ async def prepare(url: str, receiver_url: str, notifications: int) -> None:
     await services.start()
     try:
         async with services.sessions() as session:
-            merchant = (await create_merchant(session, services.clock, "Webhooks bench")).merchant
+            merchant = (await create_merchant(session, services.clock, services.vault, "Webhooks bench")).merchant
             await session.commit()
             now = datetime.now(UTC)
             rows = [

@@ -257,7 +257,7 @@ class MerchantFixture:
 async def make_merchant(services: Services, name: str = "Shop", mid: str = "tosstest") -> MerchantFixture:
     """A merchant with one REST key pair and one sandbox channel (MID ``mid``, keys ``test_*_{mid}``)."""
     async with services.sessions() as session:
-        new = await create_merchant(session, services.clock, name)
+        new = await create_merchant(session, services.clock, services.vault, name)
         channel = await add_channel(
             session,
             services.clock,

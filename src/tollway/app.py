@@ -7,16 +7,19 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 
-import swagger_ui_bundle
 from fastapi import FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import HTMLResponse, Response
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from tollway import __version__, console, demo, logsafety
 from tollway import http as outgoing
+from tollway.api import openapi
+from tollway.api.authfirst import AuthenticateFirst
 from tollway.api.envelope import install_error_handlers, ok
+from tollway.api.headers import SecurityHeaders
 from tollway.api.paths import NormalizePath
 from tollway.api.routes import (
     billing,
@@ -30,12 +33,14 @@ from tollway.api.routes import (
     vbanks,
     webhooks,
 )
-from tollway.api.throttle import AuthThrottle
+from tollway.api.throttle import AuthThrottle, ShedBlockedSignIns
 from tollway.billing.worker import Worker
+from tollway.checkout.flow import expire_periodically
 from tollway.clock import Clock, SystemClock
 from tollway.config import Settings
 from tollway.db.driver import Driver, split_pool
 from tollway.db.engine import create_engine, is_sqlite, sessionmaker
+from tollway.files import private_dir
 from tollway.merchants.tokens import TokenService
 from tollway.observability import exporter
 from tollway.observability import routes as observability
@@ -59,6 +64,18 @@ Authenticate with `POST /users/getToken`, then send the token as `Authorization:
 `Authorization: Bearer <token>` or `X-ImpTokenHeader: <token>`.
 """
 
+DOCS_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Tollway API</title>
+<link rel="stylesheet" href="/docs/static/swagger-ui.css"><link rel="icon" href="/docs/static/favicon-32x32.png">
+</head><body><div id="swagger-ui"></div>
+<script src="/docs/static/swagger-ui-bundle.js"></script><script src="/docs/init.js"></script></body></html>"""
+DOCS_INIT = """window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", layout: "BaseLayout",
+  deepLinking: true, showExtensions: true, showCommonExtensions: true,
+  presets: [SwaggerUIBundle.presets.apis, SwaggerUIBundle.SwaggerUIStandalonePreset]});"""
+
+
+SWAGGER_UI = Path(__file__).parent / "api" / "static" / "swagger-ui"
+
 
 def new_worker(services: Services) -> Worker:
     s = services.settings
@@ -68,6 +85,8 @@ def new_worker(services: Services) -> Worker:
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
     url = settings.resolved_database_url()
+    if settings.data_dir.exists() or (is_sqlite(url) and not settings.database_url):
+        private_dir(settings.data_dir)  # the database, the master key and the demo's pair live here
     # TOLLWAY_DB_POOL_SIZE stays the most connections a process opens: shared by the engine and the driver
     engine_pool, driver_pool = split_pool(settings.db_pool_size)
     engine = create_engine(url, pool_size=engine_pool, statement_cache=settings.db_statement_cache)
@@ -87,7 +106,16 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         vault=vault,
         keyring=keyring,
         tokens=TokenService(sessions, keyring, clock),
-        throttle=AuthThrottle(clock),
+        throttle=AuthThrottle(
+            sessions,
+            clock,
+            burst=settings.auth_burst,
+            window=settings.auth_window_seconds,
+            lockout=settings.auth_lockout_seconds,
+            # a flood of sign-ins may use at most half the pool: lookups keep the rest
+            concurrency=settings.auth_concurrency or max(1, settings.db_pool_size // 2),
+            hold=settings.auth_refusal_hold_seconds,
+        ),
         http=http,
         pg=ConnectorRegistry(settings, keyring, http),
         sandbox=Sandbox(
@@ -114,6 +142,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         await metrics_listener.__aenter__()
         interval = services.settings.reconcile_interval_seconds
         reconciler = asyncio.create_task(run_periodically(services, interval)) if interval > 0 else None
+        sweeper = asyncio.create_task(expire_periodically(services, interval)) if interval > 0 else None
         worker = new_worker(services) if services.settings.worker_enabled else None
         worker_task = asyncio.create_task(worker.run()) if worker is not None else None
         notifier_stop = asyncio.Event()
@@ -134,10 +163,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         if worker is not None:
             worker.stop()  # finishes what it claimed
         await asyncio.gather(*(t for t in (worker_task, notifier) if t is not None))
-        if reconciler is not None:
-            reconciler.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reconciler
+        for loop in (reconciler, sweeper):
+            if loop is not None:
+                loop.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await loop
         await metrics_listener.__aexit__(None, None, None)
         await services.close()
 
@@ -167,24 +197,29 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     console.install(app)
     if services.settings.sandbox_enabled:
         app.mount("/sandbox/toss", create_sandbox_app(services.sandbox))
-    app.mount("/docs/static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-static")
+    # Swagger UI 5 (it reads OpenAPI 3.1), vendored: nothing is fetched from a CDN
+    app.mount("/docs/static", StaticFiles(directory=SWAGGER_UI), name="docs-static")
+    openapi.install(app)
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url="/openapi.json",
-            title="Tollway API",
-            swagger_js_url="/docs/static/swagger-ui-bundle.js",
-            swagger_css_url="/docs/static/swagger-ui.css",
-            swagger_favicon_url="/docs/static/favicon-32x32.png",
-        )
+        return HTMLResponse(DOCS_PAGE)  # Swagger UI, started by a file: no inline script (CSP)
+
+    @app.get("/docs/init.js", include_in_schema=False)
+    async def docs_init() -> Response:
+        return Response(DOCS_INIT, media_type="text/javascript; charset=utf-8")
 
     @app.get("/health", include_in_schema=False)
     async def health() -> Response:
         return ok({"status": "ok", "version": __version__})
 
+    app.add_middleware(AuthenticateFirst)  # inside Observe: a refused call is measured too
     app.add_middleware(Observe)  # inside NormalizePath: it sees the path the routes see
+    app.add_middleware(ShedBlockedSignIns)  # a blocked address's getToken flood stops here, cheaply
     app.add_middleware(NormalizePath)
+    app.add_middleware(SecurityHeaders)  # outermost: every response, mounted apps' too
+    if services.settings.forwarded_allow_ips:  # outermost: every route and log sees the real client
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=services.settings.forwarded_allow_ips)
     return app
 
 

@@ -50,7 +50,7 @@ async def ensure_demo_merchant(services: Services) -> DemoMerchant | None:
         if merchant is None:
             if await session.scalar(select(func.count()).select_from(Merchant)):
                 return None  # a real installation: never add a demo beside real merchants
-            new = await create_merchant(session, services.clock, "Tollway Demo Shop", is_demo=True)
+            new = await create_merchant(session, services.clock, services.vault, "Tollway Demo Shop", is_demo=True)
             merchant = new.merchant
             await add_channel(
                 session,
@@ -97,7 +97,7 @@ async def ensure_demo_merchant(services: Services) -> DemoMerchant | None:
 
 
 def _write_credentials(path: Path, values: dict[str, str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         json.dump(values, handle)

@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     worker_enabled: bool = True
     #: Deliver merchant notifications (webhooks) from ``tollway serve`` and ``tollway worker``.
     webhooks_enabled: bool = True
+    #: Let webhooks go to loopback, private, link-local and metadata addresses. Unset: allowed while
+    #: the installation is sandbox-only (the demo and local receivers), refused once any merchant
+    #: has a live channel. The address a name resolves to is checked when connecting.
+    webhook_allow_private: bool | None = None
     #: A delivery claimed longer ago than this is taken over (its process died).
     webhook_lease_seconds: float = 120.0
     #: Scheduled charges a worker keeps in flight at once.
@@ -79,6 +83,18 @@ class Settings(BaseSettings):
 
     #: A console session ends after this many minutes without a request.
     console_idle_minutes: int = 30
+    #: Failed sign-ins (getToken, console) per address and per key or email within the window
+    #: before that address or key is refused with HTTP 429 for ``auth_lockout_seconds``.
+    auth_burst: int = 10
+    auth_window_seconds: float = 60.0
+    auth_lockout_seconds: float = 60.0
+    #: Sign-in attempts checked at once per process; more are refused at once (429). 0: half the pool.
+    auth_concurrency: int = 0
+    #: A blocked client's 429 is held back this long (a tarpit that paces floods; costs no CPU).
+    auth_refusal_hold_seconds: float = 5.0
+    #: Proxies whose ``X-Forwarded-For``/``-Proto`` are believed: comma-separated IPs or networks,
+    #: ``*`` for any. Empty (the default): none, the peer address is the client.
+    forwarded_allow_ips: str = ""
 
     def resolved_database_url(self) -> str:
         if self.database_url:

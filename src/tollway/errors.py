@@ -6,6 +6,7 @@
      ├── NotFound                 404: a lookup found nothing the caller may see
      ├── BusinessError            200 with code != 0: V1's "the request was fine, the answer is no"
      ├── PayloadTooLarge          413
+     ├── TooManyRequests          429: too many failed sign-ins, or too many at once
      └── Unavailable              503: storage or a PG cannot answer now
 
 Routes never catch these; ``api.envelope.install_error_handlers`` renders them.
@@ -54,6 +55,15 @@ class BusinessError(TollwayError):
 class PayloadTooLarge(TollwayError):
     http_status = 413
     code = 1
+
+
+class TooManyRequests(TollwayError):
+    http_status = 429
+    code = -1
+
+    def __init__(self, message: str, *, retry_after: int = 1, detail: str | None = None) -> None:
+        super().__init__(message, detail=detail)
+        self.retry_after = retry_after
 
 
 class Unavailable(TollwayError):

@@ -10,24 +10,69 @@ the callers already sort into "not sent", "timed out" and "lost".
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import ssl
 import urllib.request
 
 import aiohttp
 import certifi
 import httpx
+from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.helpers import ProxyInfo, proxies_from_env
+from aiohttp.resolver import DefaultResolver
 
 from tollway.logsafety import redact
 
 
+def is_public(address: str) -> bool:
+    """Whether an IP address is on the public internet: not loopback, private, link-local (cloud
+    metadata, 169.254.169.254), shared (100.64/10), multicast, reserved or unspecified. An
+    IPv4-mapped IPv6 address is judged by its IPv4 address."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+class NotPublic(OSError):
+    """A request of a public-only client to an address that is not public."""
+
+
+class PublicOnlyResolver(AbstractResolver):
+    """Resolves as usual and keeps only public addresses. The connection is made to an address this
+    returned, so a name that resolves to a public address when checked and a private one when
+    connecting (DNS rebinding) is still refused: there is no second lookup."""
+
+    def __init__(self) -> None:
+        self._inner = DefaultResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        found = await self._inner.resolve(host, port, family)
+        public = [r for r in found if is_public(r["host"])]
+        if not public:
+            raise NotPublic(f"{host} resolves to no public address (private targets are not allowed)")
+        return public
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """An ``httpx`` transport sending through one ``aiohttp.ClientSession`` (created on first use,
-    inside the running event loop)."""
+    inside the running event loop). ``public_only``: connects to public addresses only (webhooks)."""
 
-    def __init__(self, *, max_connections: int = 200, keepalive_seconds: float = 15.0) -> None:
+    def __init__(
+        self, *, max_connections: int = 200, keepalive_seconds: float = 15.0, public_only: bool = False
+    ) -> None:
         self._max_connections = max_connections
         self._keepalive_seconds = keepalive_seconds
+        self._public_only = public_only
         self._session: aiohttp.ClientSession | None = None
         # Proxies come from the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY), as with httpx, read
         # once here: aiohttp's trust_env reads them, and ~/.netrc in a thread, on every request
@@ -40,6 +85,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 limit=self._max_connections,
                 keepalive_timeout=self._keepalive_seconds,
                 ssl=ssl.create_default_context(cafile=certifi.where()),  # the CA bundle httpx uses
+                resolver=PublicOnlyResolver() if self._public_only else None,
             )
             # Bodies are handed to httpx as received; httpx decodes them by Content-Encoding.
             self._session = aiohttp.ClientSession(connector=connector, auto_decompress=False, trust_env=False)
@@ -62,6 +108,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             sock_connect=limits.get("connect"),
             sock_read=limits.get("read"),
         )
+        if self._public_only:
+            self._refuse_literal(request)
         body = await request.aread()
         headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw]
         session = self._client()
@@ -87,12 +135,23 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise httpx.ReadTimeout(redact(f"no answer in time: {exc}"), request=request) from exc
         except aiohttp.ClientConnectorError as exc:
-            raise httpx.ConnectError(redact(f"could not connect: {exc}"), request=request) from exc
+            why = exc.os_error if isinstance(exc.os_error, NotPublic) else exc
+            raise httpx.ConnectError(redact(f"could not connect: {why}"), request=request) from exc
         except aiohttp.ServerDisconnectedError as exc:
             raise httpx.RemoteProtocolError(redact(f"connection closed: {exc}"), request=request) from exc
         except aiohttp.ClientError as exc:
             raise httpx.ReadError(redact(f"{type(exc).__name__}: {exc}"), request=request) from exc
         return httpx.Response(status, headers=raw_headers, content=content, request=request)
+
+    def _refuse_literal(self, request: httpx.Request) -> None:
+        """An IP literal is connected to without a lookup: it is judged here."""
+        host = request.url.host
+        try:
+            ipaddress.ip_address(host.split("%", 1)[0])
+        except ValueError:
+            return  # a name: the resolver judges what it resolves to
+        if not is_public(host):
+            raise httpx.ConnectError(f"could not connect: {host} is not a public address", request=request)
 
     async def aclose(self) -> None:
         if self._session is not None:
@@ -107,6 +166,7 @@ def _seconds(*parts: float | None) -> float | None:
     return sum(part for part in parts if part is not None)
 
 
-def client(*, max_connections: int = 200) -> httpx.AsyncClient:
-    """The shared outgoing client: httpx's API, aiohttp's transport."""
-    return httpx.AsyncClient(transport=AiohttpTransport(max_connections=max_connections))
+def client(*, max_connections: int = 200, public_only: bool = False) -> httpx.AsyncClient:
+    """The shared outgoing client: httpx's API, aiohttp's transport; ``public_only`` for targets
+    strangers may name (webhook URLs)."""
+    return httpx.AsyncClient(transport=AiohttpTransport(max_connections=max_connections, public_only=public_only))

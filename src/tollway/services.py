@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tollway import http as outgoing
 from tollway.api.throttle import AuthThrottle
 from tollway.clock import Clock
 from tollway.config import Settings
@@ -36,6 +37,9 @@ class Services:
     http: httpx.AsyncClient
     pg: ConnectorRegistry
     sandbox: Sandbox
+    #: the client of webhook deliveries: public addresses only (``webhooks.delivery`` picks ``http``
+    #: instead while private targets are allowed)
+    webhook_http: httpx.AsyncClient = field(default_factory=lambda: outgoing.client(public_only=True))
 
     async def start(self) -> None:
         """Loads the vault's data keys (creating the first one on a new database)."""
@@ -44,4 +48,5 @@ class Services:
     async def close(self) -> None:
         await self.http.aclose()
         await self.db.close()
+        await self.webhook_http.aclose()
         await self.engine.dispose()

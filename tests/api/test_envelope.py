@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from tests.conftest import MerchantFixture, count_rows
+from tests.v1_text import said
 from tollway.services import Services
 
 
@@ -29,13 +30,13 @@ async def test_malformed_json_is_a_400_that_says_so(
         content=b'{"merchant_uid": "o", "amount": 1',
         headers={**auth, "Content-Type": "application/json"},
     )
-    assert answer.status_code == 400 and "not valid JSON" in answer.json()["message"]
+    assert answer.status_code == 400 and "not valid JSON" in said(answer)
     assert await count_rows(services, "payment_prepares") == 0
 
 
 async def test_a_json_array_body_is_refused(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
     answer = await client.post("/payments/prepare", json=[1, 2], headers=auth)
-    assert answer.status_code == 400 and "object" in answer.json()["message"]
+    assert answer.status_code == 400 and "object" in said(answer)
 
 
 async def test_an_oversized_body_is_413_and_changes_nothing(
@@ -43,7 +44,8 @@ async def test_an_oversized_body_is_413_and_changes_nothing(
 ) -> None:
     big = b'{"merchant_uid": "o", "amount": 1, "pad": "' + b"x" * 1_100_000 + b'"}'
     answer = await client.post("/payments/prepare", content=big, headers={**auth, "Content-Type": "application/json"})
-    assert answer.status_code == 413 and "limit" in answer.json()["message"]
+    assert answer.status_code == 413 and "limit" in said(answer)
+    assert answer.json()["message"] == "요청 본문이 너무 큽니다."
     assert await count_rows(services, "payment_prepares") == 0
 
 
@@ -51,7 +53,8 @@ async def test_an_unsupported_content_type_is_refused(client: httpx.AsyncClient,
     answer = await client.post(
         "/payments/prepare", content=b"<xml/>", headers={**auth, "Content-Type": "application/xml"}
     )
-    assert answer.status_code == 400 and "application/json" in answer.json()["message"]
+    assert answer.status_code == 400 and "JSON" in said(answer)
+    assert answer.json()["message"] == "요청 본문을 해석할 수 없습니다."
 
 
 async def test_unknown_fields_and_java_client_defaults_are_ignored(
@@ -125,3 +128,25 @@ def test_detail_travels_in_a_header_and_never_in_the_message() -> None:
     header = answer.headers[DETAIL_HEADER]
     assert header.startswith("amount is required") and "\r" not in header and "\n" not in header
     assert header.isascii() and "X-Injected: 1" in header  # one line: the CR/LF became spaces
+
+
+@pytest.mark.parametrize(
+    ("message", "status", "expected"),
+    [
+        (
+            "이미 결제가 완료된 merchant_uid입니다. (merchant_uid o already has a paid payment)",
+            200,
+            "이미 결제가 완료된 merchant_uid입니다.",
+        ),
+        ("카드 정보를 다시 확인해주세요.(유효기간)", 200, "카드 정보를 다시 확인해주세요.(유효기간)"),
+        ("schedule_at must be in the future", 400, "schedule_at 파라메터가 올바르지 않습니다."),
+        ("the time range is required", 400, "요청 파라메터가 올바르지 않습니다."),
+        ("no such channel", 404, "요청하신 정보를 찾을 수 없습니다."),
+    ],
+)
+def test_the_message_keeps_only_i_mport_s_korean_text(message: str, status: int, expected: str) -> None:
+    from tollway.api.envelope import korean_only
+
+    text, detail = korean_only(message, None, status)
+    assert text == expected
+    assert (detail is None) == (text == message)  # whatever was taken out travels as the detail

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from tests.api.routes.pg_helpers import APPROVE, INSUFFICIENT, STOPPED, sandbox_ledger, v1_client
 from tests.conftest import MerchantFixture, count_rows
+from tests.v1_text import said
 from tollway.db.models import SandboxBillingKey
 from tollway.services import Services
 
@@ -65,17 +66,21 @@ async def test_a_card_the_pg_refuses_is_code_minus_1_and_stores_nothing(
         assert body["code"] == -1 and "빌키 발급에 실패" in body["message"]
         assert "INVALID_STOPPED_CARD" in body["message"]
         missing = await api.get("/subscribe/customers/cu-1")
-    assert missing.status_code == 404
-    assert missing.json()["message"] == "요청하신 customer_uid(cu-1)로 등록된 정보를 찾을 수 없습니다."
+    assert missing.status_code == 200  # i'mport answers an unknown customer_uid with HTTP 200, code 1
+    assert missing.json() == {
+        "code": 1,
+        "message": "요청하신 customer_uid(cu-1)로 등록된 정보를 찾을 수 없습니다.",
+        "response": None,
+    }
     assert await count_rows(services, "billing_customers") == 0
 
 
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ({"expiry": "2030-12"}, "card_number and expiry are required"),
-        (card(expiry="30/12"), "expiry must be YYYY-MM"),
-        (card(birth=None), "birth is required"),
+        ({"expiry": "2030-12"}, "card_number 파라메터가 누락되었습니다."),
+        (card(expiry="30/12"), "expiry 파라메터가 올바르지 않습니다. | expiry: YYYY-MM"),
+        (card(birth=None), "birth 파라메터가 누락되었습니다."),
     ],
 )
 async def test_bad_registrations_are_400(
@@ -83,7 +88,7 @@ async def test_bad_registrations_are_400(
 ) -> None:
     async with v1_client(live, merchant) as api:
         answer = await api.post("/subscribe/customers/cu-1", json={k: v for k, v in body.items() if v is not None})
-    assert answer.status_code == 400 and expected in answer.json()["message"]
+    assert answer.status_code == 400 and said(answer).startswith(expected)
 
 
 async def test_many_customers(live: str, merchant: MerchantFixture) -> None:
@@ -111,8 +116,8 @@ async def test_again_charges_the_stored_key(live: str, merchant: MerchantFixture
             "api",
         )
         assert p["card_number"] == "43301234****000*" and p["amount"] == 9900 and p["custom_data"] == '{"month":1}'
-        twice = (await api.post("/subscribe/payments/again", json=again())).json()
-        assert twice["code"] == 1 and "sub-1" in twice["message"]
+        twice = await api.post("/subscribe/payments/again", json=again())
+        assert twice.json()["code"] == 1 and "sub-1" in said(twice)
         form = (await api.post("/subscribe/payments/again", data={**again("sub-2"), "amount": "5000"})).json()
         assert form["code"] == 0 and form["response"]["amount"] == 5000
         listed = (await api.get("/subscribe/customers/cu-1/payments")).json()["response"]
@@ -127,10 +132,13 @@ async def test_again_declines_and_unknown_customers(live: str, merchant: Merchan
         declined = (await api.post("/subscribe/payments/again", json=again(customer_uid="cu-poor"))).json()
         assert declined["code"] == 0 and declined["response"]["status"] == "failed"
         assert "REJECT_CARD_PAYMENT" in declined["response"]["fail_reason"]
-        unknown = (await api.post("/subscribe/payments/again", json=again("sub-9", customer_uid="nobody"))).json()
-        assert unknown["code"] == -1 and unknown["response"] is None and "nobody" in unknown["message"]
+        unknown = await api.post("/subscribe/payments/again", json=again("sub-9", customer_uid="nobody"))
+        assert unknown.status_code == 200
+        assert unknown.json() == {"code": 1, "message": "등록되지 않은 구매자입니다.", "response": None}
+        assert "nobody" in said(unknown)
         bad = await api.post("/subscribe/payments/again", json=again(amount="9900"))  # type: ignore[arg-type]
-        assert bad.status_code == 400 and "not a string" in bad.json()["message"]
+        assert bad.status_code == 400 and "not a string" in said(bad)
+        assert bad.json()["message"] == "amount는 정수여야 합니다."
         nothing = await api.get("/subscribe/customers/nobody/payments")
         assert nothing.status_code == 404
 
@@ -163,14 +171,22 @@ async def test_delete_refuses_pending_schedules_unless_forced(
             "/subscribe/payments/schedule",
             json={"customer_uid": "cu-1", "schedules": [{"merchant_uid": "s-1", "schedule_at": at, "amount": 1000}]},
         )
-        refused = (await api.delete("/subscribe/customers/cu-1")).json()
-        assert refused["code"] == 1 and "pending schedule" in refused["message"]
+        refusal = await api.delete("/subscribe/customers/cu-1")
+        assert refusal.json()["code"] == 1 and "pending schedule" in said(refusal)
         deleted = (await api.delete("/subscribe/customers/cu-1", params={"force": "true"})).json()
         assert deleted["code"] == 0 and deleted["response"]["customer_uid"] == "cu-1"
-        assert (await api.get("/subscribe/customers/cu-1")).status_code == 404
+        assert (await api.get("/subscribe/customers/cu-1")).json() == {
+            "code": 1,
+            "message": "요청하신 customer_uid(cu-1)로 등록된 정보를 찾을 수 없습니다.",
+            "response": None,
+        }
         revoked = (await api.get("/subscribe/payments/schedule/s-1")).json()["response"]
         assert revoked["schedule_status"] == "revoked" and revoked["revoked_at"] > 0
-        assert (await api.delete("/subscribe/customers/cu-1")).status_code == 404
+        assert (await api.delete("/subscribe/customers/cu-1")).json() == {
+            "code": 1,
+            "message": "요청하신 customer_uid(cu-1)로 등록된 정보를 찾을 수 없습니다.",
+            "response": None,
+        }
     assert await live_keys(services) == 0  # deleted at the PG too
 
 
@@ -183,9 +199,13 @@ async def test_a_customer_is_invisible_to_other_merchants(
     async with v1_client(live, merchant) as api:
         await api.post("/subscribe/customers/cu-1", json=card())
     async with v1_client(live, other) as api:
-        assert (await api.get("/subscribe/customers/cu-1")).status_code == 404
+        assert (await api.get("/subscribe/customers/cu-1")).json() == {
+            "code": 1,
+            "message": "요청하신 customer_uid(cu-1)로 등록된 정보를 찾을 수 없습니다.",
+            "response": None,
+        }
         charged = (await api.post("/subscribe/payments/again", json=again())).json()
-        assert charged["code"] == -1
+        assert charged == {"code": 1, "message": "등록되지 않은 구매자입니다.", "response": None}
 
 
 async def test_billing_keys_never_appear_in_clear(

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from tests.api.routes.pg_helpers import APPROVE, INSUFFICIENT, reauth, sandbox_ledger, v1_client
 from tests.billing.test_customers import card
 from tests.conftest import MerchantFixture, count_rows
+from tests.v1_text import korean_only, said
 from tollway.billing.worker import Worker
 from tollway.clock import ManualClock, to_unix
 from tollway.db.models import PaymentSchedule
@@ -111,7 +112,8 @@ async def test_bad_schedules_are_400_and_register_nothing(
     async with v1_client(live, merchant) as api:
         await register(api)
         answer = await api.post("/subscribe/payments/schedule", json={"customer_uid": "cu-1", **body})
-    assert answer.status_code == status and expected in answer.json()["message"], answer.text
+    assert answer.status_code == status and expected in said(answer), answer.text
+    assert korean_only(answer.json()["message"])
     assert await count_rows(services, "payment_schedules") == 0
 
 
@@ -124,7 +126,7 @@ async def test_unknown_customers_need_a_card(live: str, merchant: MerchantFixtur
         assert with_card["code"] == 0 and with_card["response"][0]["customer_id"] == "buyer-7"
         assert (await api.get("/subscribe/customers/cu-new")).json()["response"]["customer_id"] == "buyer-7"
         taken = await schedule(api, "cu-new", entry("s-1", at + 1))
-        assert taken["code"] == 1 and "s-1" in taken["message"]
+        assert taken["code"] == 1 and "s-1" in taken["message"]  # i'mport names the merchant_uid
 
 
 async def test_unschedule(live: str, merchant: MerchantFixture, clock: ManualClock) -> None:
@@ -176,14 +178,15 @@ async def test_the_worker_charges_due_schedules_once(
         assert (await worker.run_until_idle()).claimed == 2  # nothing more was claimed
 
         # a failed schedule can be rescheduled, or retried at once
-        past = (await api.post("/subscribe/payments/schedule/s-poor/reschedule", json={"schedule_at": now})).json()
-        assert past["code"] == 1 and "future" in past["message"]
+        past = await api.post("/subscribe/payments/schedule/s-poor/reschedule", json={"schedule_at": now})
+        assert past.json()["code"] == 1 and "future" in said(past)
+        assert past.json()["message"] == "schedule_at 파라메터가 올바르지 않습니다."
         again = (
             await api.post("/subscribe/payments/schedule/s-poor/reschedule", json={"schedule_at": now + 5 * HOUR})
         ).json()["response"]
         assert (again["schedule_status"], again["payment_status"], again["imp_uid"]) == ("scheduled", None, None)
-        retried = (await api.post("/subscribe/payments/schedule/s-1/retry")).json()
-        assert retried["code"] == 1 and "not failed or revoked" in retried["message"]
+        refused_retry = await api.post("/subscribe/payments/schedule/s-1/retry")
+        assert refused_retry.json()["code"] == 1 and "not failed or revoked" in said(refused_retry)
     charges = [c for c in await sandbox_ledger(live) if c["type"] == "BILLING"]
     assert sorted(c["status"] for c in charges) == ["ABORTED", "DONE"]
 
@@ -197,7 +200,7 @@ async def test_change_time_and_retry(live: str, merchant: MerchantFixture, clock
         assert moved["response"]["schedule_at"] == now + 9 * HOUR
         await api.post("/subscribe/payments/unschedule", json={"customer_uid": "cu-1", "merchant_uid": ["s-1"]})
         refused = await api.put("/subscribe/payments/schedule/s-1", json={"schedule_at": now + 10 * HOUR})
-        assert refused.status_code == 400 and "revoked" in refused.json()["message"]
+        assert refused.status_code == 400 and "revoked" in said(refused)
         retried = (await api.post("/subscribe/payments/schedule/s-1/retry")).json()
         assert retried["code"] == 0 and retried["response"]["status"] == "paid"
         done = (await api.get("/subscribe/payments/schedule/s-1")).json()["response"]
@@ -218,7 +221,7 @@ async def test_the_test_clock_makes_sandbox_schedules_due(
         assert shown["schedule_at"] == now + 30 * 86400 and shown["payment_status"] == "paid"
         # new schedules are checked against the moved clock
         stale = await schedule(api, "cu-1", entry("s-stale", now + 30 * 86400))
-        assert stale["code"] == 1 and "future" in stale["message"]
+        assert stale["code"] == 1 and stale["message"] == "schedule_at 파라메터가 올바르지 않습니다."
         assert (await api.post("/tollway/test-clock/advance", json={"seconds": 0})).status_code == 400
 
 
@@ -227,7 +230,7 @@ async def test_the_test_clock_never_moves_live_channels(live: str, services: Ser
     from tollway.merchants.service import create_merchant
 
     async with services.sessions() as session:
-        new = await create_merchant(session, services.clock, "Live only")
+        new = await create_merchant(session, services.clock, services.vault, "Live only")
         await session.commit()
     await add_live_channel(services, new.merchant.id, "livemid")
     from tests.conftest import MerchantFixture as MF
@@ -236,7 +239,7 @@ async def test_the_test_clock_never_moves_live_channels(live: str, services: Ser
     async with httpx.AsyncClient(base_url=live) as api:
         api.headers["Authorization"] = await token_for(api, m)
         answer = await api.post("/tollway/test-clock/advance", json={"seconds": 60})
-    assert answer.status_code == 400 and "live channels never move" in answer.json()["message"]
+    assert answer.status_code == 400 and "live channels never move" in said(answer)
 
 
 async def test_workers_side_by_side_charge_each_schedule_once(

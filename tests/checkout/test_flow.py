@@ -66,9 +66,9 @@ async def approve_in_window(live: str, call: dict[str, Any], outcome: str = "app
 
 
 def posted_result(page: httpx.Response) -> dict[str, Any]:
-    found = re.search(r"var result = (\{.*?\});\n", page.text)
+    found = re.search(r'<script type="application/json" id="result-data">(.*?)</script>', page.text)
     assert found is not None, page.text
-    result: dict[str, Any] = json.loads(found.group(1))
+    result: dict[str, Any] = json.loads(found.group(1))["result"]
     return result
 
 
@@ -326,7 +326,7 @@ async def test_a_virtual_account_is_notified_when_issued_and_when_paid_by_tosss_
             "orderId": imp_uid,
         }
         applied = await http.post(f"/webhooks/toss/{channel_key}", json=callback)
-        assert applied.json()["response"] == {"applied": True, "status": "paid"}
+        assert applied.status_code == 200 and applied.content == b""
     stored = await rest_payment(live, merchant, imp_uid)
     assert stored["status"] == "paid" and stored["vbank_num"] == result["vbank_num"]
     async with services.sessions() as session:

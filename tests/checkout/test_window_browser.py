@@ -410,7 +410,8 @@ async def test_vbank_is_issued_then_paid_by_a_simulated_deposit(
     assert deposit["response"]["status"] == "paid" and deposit["response"]["amount"] == 32000
     assert deposit["response"]["vbank_num"] == answer["vbank_num"]
     twice = await rest(live, merchant, "POST", f"/tollway/sandbox/payments/{answer['imp_uid']}/deposit")
-    assert twice["code"] != 0 and "paid" in twice["message"]  # a second deposit changes nothing
+    # a second deposit changes nothing (the reason, "is paid", is in the Tollway-Detail header)
+    assert twice["code"] != 0 and twice["message"] == "입금을 기다리는 가상계좌 결제건이 아닙니다."
     ledger = await sandbox_ledger(live)
     assert [(p["method"], p["status"]) for p in ledger] == [("가상계좌", "DONE")]
 

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.conftest import IN_CI  # noqa: F401 - documents that these tests need no service
+from tests.demo.helpers import page_headers
 
 TOLLWAY = [sys.executable, "-m", "tollway"]
 
@@ -112,7 +113,11 @@ def test_serve_on_an_empty_machine_creates_and_then_reuses_a_demo_merchant(data_
         # the demo shop it points to, and its backend calling the REST API as the demo merchant
         shop = httpx.get(f"{server.base}/demo")
         assert shop.status_code == 200 and user_code in shop.text and "/v1/iamport.js" in shop.text
-        verified = httpx.post(f"{server.base}/demo/api/verify", json={"imp_uid": paid["response"]["imp_uid"]})
+        verified = httpx.post(
+            f"{server.base}/demo/api/verify",
+            json={"imp_uid": paid["response"]["imp_uid"]},
+            headers=page_headers(shop.text, server.base),
+        )
         assert verified.json()["response"]["merchant_uid"] == "cli-order-1"
         # the console sign-in printed next to the key pair opens the demo merchant's console
         email, password = re.search(r"\(sign in: (\S+) / (\S+)\)", first_log).groups()  # type: ignore[union-attr]
@@ -193,6 +198,17 @@ def test_merchant_and_channel_commands(data_dir: Path) -> None:
     assert missing.returncode == 1 and "no merchant" in missing.stdout
     dup = _tollway(data_dir, "merchant", "create", "--name", "Dup", "--imp-key", "imp_apikey", "--imp-secret", "x" * 12)
     assert dup.returncode == 1 and "already in use" in dup.stdout
+
+    revoked = _tollway(data_dir, "merchant", "revoke-key", code, "imp_apikey")
+    assert revoked.returncode == 0, revoked.stdout + revoked.stderr
+    assert f"revoked imp_key imp_apikey of merchant {code}" in revoked.stdout
+    assert "refused by every server within 3 s" in revoked.stdout
+    assert f"no active REST key left: add one with `tollway merchant add-key {code}`" in revoked.stdout
+    again = _tollway(data_dir, "merchant", "revoke-key", code, "imp_apikey")
+    assert again.returncode == 0 and "was already revoked" in again.stdout
+    unknown = _tollway(data_dir, "merchant", "revoke-key", code, "nope")
+    assert unknown.returncode == 1 and f"merchant {code} has no imp_key 'nope'" in unknown.stdout
+    assert "imp_apikey" not in _tollway(data_dir, "merchant", "list").stdout  # lists active keys only
 
 
 def test_serve_without_migrating_refuses_an_unmigrated_database(tmp_path: Path) -> None:

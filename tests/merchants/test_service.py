@@ -51,7 +51,9 @@ async def channel(
 
 async def test_an_explicit_key_pair_can_be_configured_and_used(client: httpx.AsyncClient, services: Services) -> None:
     async with services.sessions() as session:
-        await create_merchant(session, services.clock, "Docs", imp_key=IAMPORT_DEMO_KEY, imp_secret=IAMPORT_DEMO_SECRET)
+        await create_merchant(
+            session, services.clock, services.vault, "Docs", imp_key=IAMPORT_DEMO_KEY, imp_secret=IAMPORT_DEMO_SECRET
+        )
         await session.commit()
     answer = await client.post("/users/getToken", json={"imp_key": IAMPORT_DEMO_KEY, "imp_secret": IAMPORT_DEMO_SECRET})
     assert answer.status_code == 200
@@ -63,7 +65,7 @@ async def test_secrets_are_stored_only_as_hashes(services: Services, merchant: M
         channels = " ".join(
             str(v) for row in (await conn.execute(text("SELECT * FROM pg_channels"))).all() for v in row
         )
-    assert merchant.imp_secret not in dump and "scrypt$" in dump
+    assert merchant.imp_secret not in dump and "hmac-sha256$" in dump
     assert "test_sk_tosstest" not in channels and "tv2:dk_" in channels  # under a data key
 
 
@@ -79,13 +81,15 @@ async def test_a_taken_imp_key_is_refused(services: Services, merchant: Merchant
     async with services.sessions() as session:
         found = await get_merchant(session, merchant.user_code)
         with pytest.raises(BusinessError, match="already in use"):
-            await add_api_key(session, services.clock, found, imp_key=merchant.imp_key, imp_secret="x" * 20)
+            await add_api_key(
+                session, services.clock, services.vault, found, imp_key=merchant.imp_key, imp_secret="x" * 20
+            )
 
 
 async def test_half_a_pair_is_refused(services: Services) -> None:
     async with services.sessions() as session:
         with pytest.raises(InvalidRequest, match="both"):
-            await create_merchant(session, services.clock, "x", imp_key="only-key")
+            await create_merchant(session, services.clock, services.vault, "x", imp_key="only-key")
 
 
 async def test_first_channel_is_default_and_set_default_moves_it(services: Services, merchant: MerchantFixture) -> None:

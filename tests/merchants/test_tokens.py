@@ -107,7 +107,7 @@ class TestGetToken:
     async def test_missing_fields_are_a_400_naming_them(self, client: httpx.AsyncClient, services: Services) -> None:
         answer = await client.post("/users/getToken", json={"imp_key": "k"})
         assert answer.status_code == 400
-        assert "imp_secret is required" in answer.json()["message"]
+        assert answer.json()["message"] == "imp_key, imp_secret 파라메터가 누락되었습니다."
         assert await count_rows(services, "access_tokens") == 0
 
     async def test_concurrent_first_calls_converge_on_one_token(

@@ -7,47 +7,29 @@ API refuse it). A form can only carry strings, so there digit strings are read a
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 import orjson
 from fastapi import Request
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, ValidationInfo
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from starlette.requests import ClientDisconnect
 
 from tollway.api.envelope import describe_validation
+from tollway.api.fields import KRW, WholeNumber, refuse_nul
 from tollway.errors import InvalidRequest, PayloadTooLarge
 
 M = TypeVar("M", bound=BaseModel)
-_INT = re.compile(r"-?\d+")
 _INDEXED = re.compile(r"^(.+)\[(\d*)\]$")
-
-
-def _strict_int(what: str) -> Any:
-    def check(value: Any, info: ValidationInfo) -> Any:
-        if isinstance(value, bool):
-            raise ValueError(f"must be {what}, not a boolean")
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str):
-            if info.context and info.context.get("form") and _INT.fullmatch(value.strip()):
-                return int(value.strip())
-            raise ValueError(f"must be {what}, not a string ({value[:20]!r})")
-        raise ValueError(f"must be {what}")
-
-    return check
-
-
-#: An integer KRW amount; refuses strings in JSON and fractions everywhere.
-KRW = Annotated[int, BeforeValidator(_strict_int("an integer number of KRW"))]
-#: Any other integer parameter (months, counts), with the same rules.
-WholeNumber = Annotated[int, BeforeValidator(_strict_int("an integer"))]
+#: i'mport's text for a body it cannot read at all (the reason goes to ``Tollway-Detail``)
+UNREADABLE = "요청 본문을 해석할 수 없습니다."
+__all__ = ["KRW", "UNREADABLE", "V1Body", "WholeNumber", "body_docs", "parse_body", "read_body"]
 
 
 class V1Body(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
+
+    _no_nul = field_validator("*", mode="before")(refuse_nul)
 
 
 def form_to_dict(pairs: list[tuple[str, str]]) -> dict[str, Any]:
@@ -71,17 +53,17 @@ async def read_raw(request: Request) -> bytes:
     limit: int = request.app.state.services.settings.max_body_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"요청 본문이 너무 큽니다. (the body is {declared} bytes; the limit is {limit})")
+        raise PayloadTooLarge("요청 본문이 너무 큽니다.", detail=f"the body is {declared} bytes; the limit is {limit}")
     chunks: list[bytes] = []
     size = 0
     try:
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
-                raise PayloadTooLarge(f"요청 본문이 너무 큽니다. (the limit is {limit} bytes)")
+                raise PayloadTooLarge("요청 본문이 너무 큽니다.", detail=f"the limit is {limit} bytes")
             chunks.append(chunk)
     except ClientDisconnect:
-        raise InvalidRequest("the client went away before sending the whole body") from None
+        raise InvalidRequest(UNREADABLE, detail="the client went away before sending the whole body") from None
     return b"".join(chunks)
 
 
@@ -96,19 +78,22 @@ async def parse_body(request: Request) -> tuple[dict[str, Any], bool]:
         try:
             return form_to_dict(parse_qsl(raw.decode(), keep_blank_values=True)), True
         except UnicodeDecodeError:
-            raise InvalidRequest("the form body is not valid UTF-8") from None
+            raise InvalidRequest(UNREADABLE, detail="the form body is not valid UTF-8") from None
     if ctype and ctype != "application/json" and not ctype.endswith("+json") and ctype != "text/plain":
         raise InvalidRequest(
-            f"unsupported Content-Type {ctype!r}: send application/json or application/x-www-form-urlencoded"
+            UNREADABLE,
+            detail=f"unsupported Content-Type {ctype[:40]!r}: send JSON or application/x-www-form-urlencoded",
         )
     if not raw.strip():
         return {}, False
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(f"the body is not valid JSON ({exc.msg} at character {exc.pos})") from None
+        raise InvalidRequest(
+            UNREADABLE, detail=f"the body is not valid JSON ({exc.msg} at character {exc.pos})"
+        ) from None
     if not isinstance(data, dict):
-        raise InvalidRequest("the JSON body must be an object")
+        raise InvalidRequest(UNREADABLE, detail="the JSON body must be an object")
     return data, False
 
 
@@ -117,18 +102,15 @@ async def read_body(request: Request, model: type[M]) -> M:
     try:
         return model.model_validate(data, context={"form": is_form})
     except ValidationError as exc:
-        raise InvalidRequest(describe_validation(list(exc.errors()))) from None
+        message, detail = describe_validation(list(exc.errors()))
+        raise InvalidRequest(message, detail=detail) from None
 
 
-def body_docs(model: type[BaseModel]) -> dict[str, Any]:
-    """``openapi_extra`` declaring that a route takes ``model`` as JSON or as a form."""
+def body_docs(model: type[BaseModel], *, form: bool = True) -> dict[str, Any]:
+    """``openapi_extra`` declaring that a route takes ``model`` as JSON, and as a form unless
+    ``form`` is false (a body with nested objects, which a form cannot carry)."""
     schema = model.model_json_schema()
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {"schema": schema},
-                "application/x-www-form-urlencoded": {"schema": schema},
-            },
-        }
-    }
+    content: dict[str, Any] = {"application/json": {"schema": schema}}
+    if form:
+        content["application/x-www-form-urlencoded"] = {"schema": schema}
+    return {"requestBody": {"required": True, "content": content}}

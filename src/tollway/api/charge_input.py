@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import Request
 
-from tollway.errors import InvalidRequest
+from tollway import v1texts
 from tollway.payments.approve import ChargeOptions
 from tollway.payments.ledger import PaymentRequest
 
@@ -18,13 +18,13 @@ def check_terms(
     entry in a list (a schedule's merchant_uid)."""
     where = f"{of}: " if of else ""
     if currency not in (None, "", "KRW"):
-        raise InvalidRequest(f"{where}currency must be KRW for tosspayments")
+        raise v1texts.invalid("currency", f"{where}must be KRW for tosspayments")
     free = tax_free or 0
     if free > amount:
-        raise InvalidRequest(f"{where}tax_free ({free}) cannot exceed amount ({amount})")
+        raise v1texts.invalid("tax_free", f"{where}{free} cannot exceed amount ({amount})")
     quota = card_quota or 0
     if quota == 1:
-        raise InvalidRequest(f"{where}card_quota must be 0 (일시불) or 2 to 12 months")
+        raise v1texts.invalid("card_quota", f"{where}must be 0 (lump sum) or 2 to 12 months")
     return free, quota
 
 

@@ -2,22 +2,50 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from pydantic import Field, field_validator
+from annotated_types import MaxLen
+from pydantic import Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict
 
-from tollway.api.body import KRW, V1Body, WholeNumber
+from tollway.api.body import V1Body
+from tollway.api.fields import (
+    KRW,
+    Address,
+    CardQuota,
+    CustomerId,
+    CustomerUid,
+    Email,
+    ImpUid,
+    MerchantUid,
+    NoticeUrl,
+    OrderName,
+    PersonName,
+    Postcode,
+    Short,
+    Tel,
+    UnixTime,
+    WholeNumber,
+)
 
 
 class GetTokenBody(V1Body):
-    imp_key: str = Field(min_length=1, description="REST API key")
-    imp_secret: str = Field(min_length=1, description="REST API secret")
+    imp_key: Short = Field(min_length=1, description="REST API key")
+    imp_secret: Annotated[str, MaxLen(200)] = Field(min_length=1, description="REST API secret")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _both_keys(cls, data: Any) -> Any:
+        """Either key missing, empty or null: i'mport's one text naming both."""
+        if isinstance(data, dict) and not all(data.get(k) not in (None, "") for k in ("imp_key", "imp_secret")):
+            raise PydanticCustomError("token_keys", "imp_key and imp_secret are required")
+        return data
 
 
 class PrepareBody(V1Body):
-    merchant_uid: str = Field(min_length=1, max_length=40, description="고객사 주문번호")
+    merchant_uid: MerchantUid = Field(description="고객사 주문번호")
     amount: KRW = Field(ge=0, description="결제예정금액 (integer KRW; a string is refused)")
     currency: str | None = Field(default=None, max_length=3, description="null: the currency is not checked")
 
@@ -30,14 +58,18 @@ def _custom_data(value: Any) -> str | None:
 
 
 class BuyerFields(V1Body):
-    name: str | None = Field(default=None, max_length=200, description="주문명")
-    buyer_name: str | None = Field(default=None, max_length=100)
-    buyer_email: str | None = Field(default=None, max_length=200)
-    buyer_tel: str | None = Field(default=None, max_length=40)
-    buyer_addr: str | None = Field(default=None, max_length=400)
-    buyer_postcode: str | None = Field(default=None, max_length=20)
-    custom_data: str | None = Field(default=None, description="a string; an object is stored as its JSON text")
-    notice_url: str | list[str] | None = Field(default=None, description="webhook URL(s) for this payment")
+    name: OrderName | None = Field(default=None, description="주문명")
+    buyer_name: PersonName | None = None
+    buyer_email: Email | None = None
+    buyer_tel: Tel | None = None
+    buyer_addr: Address | None = None
+    buyer_postcode: Postcode | None = None
+    custom_data: Annotated[str, MaxLen(65_536)] | None = Field(
+        default=None, description="a string; an object is stored as its JSON text"
+    )
+    notice_url: NoticeUrl | Annotated[list[NoticeUrl], MaxLen(10)] | None = Field(
+        default=None, description="webhook URL(s) for this payment: absolute http(s) URLs"
+    )
 
     _custom = field_validator("custom_data", mode="before")(_custom_data)
 
@@ -51,21 +83,21 @@ class BuyerFields(V1Body):
 class OnetimeBody(BuyerFields):
     """``POST /subscribe/payments/onetime``. Card fields are checked by ``api.card_input``."""
 
-    merchant_uid: str = Field(min_length=1, max_length=40, description="고객사 주문번호 (unique per request)")
+    merchant_uid: MerchantUid = Field(description="고객사 주문번호 (unique per request)")
     amount: KRW = Field(gt=0, description="결제금액 (integer KRW; a string is refused)")
-    card_number: str = Field(description="카드번호 dddd-dddd-dddd-dddd")
-    expiry: str = Field(description="카드 유효기간 YYYY-MM")
-    birth: str | None = Field(default=None, description="생년월일 YYMMDD, or a 10-digit business number")
-    pwd_2digit: str | None = Field(default=None, description="카드 비밀번호 앞 2자리")
-    customer_uid: str | None = Field(default=None, max_length=80, description="keep the card as a billing key")
-    pg: str | None = Field(default=None, description="tosspayments or tosspayments.{MID}")
-    currency: str | None = Field(default=None, description="KRW only")
-    tax_free: KRW | None = Field(default=None, ge=0)
-    vat_amount: KRW | None = Field(default=None, ge=0)
-    card_quota: WholeNumber | None = Field(default=None, ge=0, le=12, description="0 일시불, 2–12 (≥ 50,000 KRW)")
+    card_number: Short = Field(description="카드번호 dddd-dddd-dddd-dddd")
+    expiry: Short = Field(description="카드 유효기간 YYYY-MM")
+    birth: Short | None = Field(default=None, description="생년월일 YYMMDD, or a 10-digit business number")
+    pwd_2digit: Short | None = Field(default=None, description="카드 비밀번호 앞 2자리")
+    customer_uid: CustomerUid | None = Field(default=None, description="keep the card as a billing key")
+    pg: Short | None = Field(default=None, description="tosspayments or tosspayments.{MID}")
+    currency: Short | None = Field(default=None, description="KRW only")
+    tax_free: KRW | None = None
+    vat_amount: KRW | None = None
+    card_quota: CardQuota | None = Field(default=None, description="0 일시불, 2–12 (≥ 50,000 KRW)")
     interest_free_by_merchant: bool | None = None
     use_card_point: bool | None = None
-    browser_ip: str | None = Field(default=None, max_length=64)
+    browser_ip: Annotated[str, MaxLen(64)] | None = None
 
     def __repr__(self) -> str:
         return f"OnetimeBody(merchant_uid={self.merchant_uid!r}, card=***)"
@@ -74,10 +106,10 @@ class OnetimeBody(BuyerFields):
 
 
 class CardFields(V1Body):
-    card_number: str | None = Field(default=None, description="카드번호 dddd-dddd-dddd-dddd")
-    expiry: str | None = Field(default=None, description="카드 유효기간 YYYY-MM")
-    birth: str | None = Field(default=None, description="생년월일 YYMMDD, or a 10-digit business number")
-    pwd_2digit: str | None = Field(default=None, description="카드 비밀번호 앞 2자리")
+    card_number: Short | None = Field(default=None, description="카드번호 dddd-dddd-dddd-dddd")
+    expiry: Short | None = Field(default=None, description="카드 유효기간 YYYY-MM")
+    birth: Short | None = Field(default=None, description="생년월일 YYMMDD, or a 10-digit business number")
+    pwd_2digit: Short | None = Field(default=None, description="카드 비밀번호 앞 2자리")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(card=***)"
@@ -88,54 +120,54 @@ class CardFields(V1Body):
 class CustomerBody(CardFields):
     """``POST /subscribe/customers/{customer_uid}``."""
 
-    pg: str | None = Field(default=None, description="tosspayments or tosspayments.{MID}")
-    customer_id: str | None = Field(default=None, max_length=300, description="Toss customerKey; made up when absent")
-    customer_name: str | None = Field(default=None, max_length=100)
-    customer_tel: str | None = Field(default=None, max_length=40)
-    customer_email: str | None = Field(default=None, max_length=200)
-    customer_addr: str | None = Field(default=None, max_length=400)
-    customer_postcode: str | None = Field(default=None, max_length=20)
+    pg: Short | None = Field(default=None, description="tosspayments or tosspayments.{MID}")
+    customer_id: CustomerId | None = Field(default=None, description="Toss customerKey; made up when absent")
+    customer_name: PersonName | None = None
+    customer_tel: Tel | None = None
+    customer_email: Email | None = None
+    customer_addr: Address | None = None
+    customer_postcode: Postcode | None = None
 
 
 class AgainBody(BuyerFields):
     """``POST /subscribe/payments/again``."""
 
-    customer_uid: str = Field(min_length=1, max_length=80)
-    merchant_uid: str = Field(min_length=1, max_length=40)
+    customer_uid: CustomerUid
+    merchant_uid: MerchantUid
     amount: KRW = Field(gt=0, description="integer KRW; a string is refused")
-    currency: str | None = None
-    tax_free: KRW | None = Field(default=None, ge=0)
-    vat_amount: KRW | None = Field(default=None, ge=0)
-    card_quota: WholeNumber | None = Field(default=None, ge=0, le=12)
+    currency: Short | None = None
+    tax_free: KRW | None = None
+    vat_amount: KRW | None = None
+    card_quota: CardQuota | None = None
     interest_free_by_merchant: bool | None = None
     use_card_point: bool | None = None
-    browser_ip: str | None = Field(default=None, max_length=64)
+    browser_ip: Annotated[str, MaxLen(64)] | None = None
 
 
 class ScheduleItem(BuyerFields):
-    merchant_uid: str = Field(min_length=1, max_length=40)
-    schedule_at: WholeNumber = Field(description="UNIX seconds, in the future")
+    merchant_uid: MerchantUid
+    schedule_at: UnixTime = Field(description="UNIX seconds, in the future")
     amount: KRW = Field(gt=0, description="integer KRW; a string is refused")
-    currency: str | None = None
-    tax_free: KRW | None = Field(default=None, ge=0)
-    vat_amount: KRW | None = Field(default=None, ge=0)
-    card_quota: WholeNumber | None = Field(default=None, ge=0, le=12)
+    currency: Short | None = None
+    tax_free: KRW | None = None
+    vat_amount: KRW | None = None
+    card_quota: CardQuota | None = None
     interest_free_by_merchant: bool | None = None
 
 
 class ScheduleBody(CardFields):
     """``POST /subscribe/payments/schedule`` (JSON: ``schedules`` is an array of objects)."""
 
-    customer_uid: str = Field(min_length=1, max_length=80)
-    customer_id: str | None = Field(default=None, max_length=300)
-    checking_amount: KRW | None = Field(default=None, ge=0)
-    pg: str | None = None
+    customer_uid: CustomerUid
+    customer_id: CustomerId | None = None
+    checking_amount: KRW | None = None
+    pg: Short | None = None
     schedules: list[ScheduleItem] = Field(min_length=1, max_length=1000)
 
 
 class UnscheduleBody(V1Body):
-    customer_uid: str | None = Field(default=None, max_length=80)
-    merchant_uid: str | list[str] | None = None
+    customer_uid: CustomerUid | None = None
+    merchant_uid: MerchantUid | Annotated[list[MerchantUid], MaxLen(1000)] | None = None
 
     def merchant_uids(self) -> list[str]:
         if self.merchant_uid is None:
@@ -144,27 +176,29 @@ class UnscheduleBody(V1Body):
 
 
 class ScheduleAtBody(V1Body):
-    schedule_at: WholeNumber = Field(description="UNIX seconds, in the future")
+    schedule_at: UnixTime = Field(description="UNIX seconds, in the future")
 
 
 class TestClockBody(V1Body):
-    seconds: WholeNumber = Field(gt=0, description="how far to move this sandbox merchant's clock forward")
+    seconds: WholeNumber = Field(
+        gt=0, le=10 * 365 * 86_400, description="how far to move this sandbox merchant's clock forward"
+    )
 
 
 class CancelBody(V1Body):
     """``POST /payments/cancel``."""
 
-    imp_uid: str | None = Field(default=None, max_length=32, description="wins over merchant_uid")
-    merchant_uid: str | None = Field(default=None, max_length=40)
-    amount: KRW | None = Field(default=None, ge=0, description="missing or 0: cancel everything that is left")
-    tax_free: KRW | None = Field(default=None, ge=0)
-    vat_amount: KRW | None = Field(default=None, ge=0)
-    checksum: KRW | None = Field(default=None, ge=0, description="the balance you expect before it")
+    imp_uid: ImpUid | None = Field(default=None, description="wins over merchant_uid")
+    merchant_uid: MerchantUid | None = None
+    amount: KRW | None = Field(default=None, description="missing or 0: cancel everything that is left")
+    tax_free: KRW | None = None
+    vat_amount: KRW | None = None
+    checksum: KRW | None = Field(default=None, description="the balance you expect before it")
     reason: str | None = Field(default=None, max_length=256)
     refund_holder: str | None = Field(default=None, max_length=60)
     refund_bank: str | None = Field(default=None, max_length=4)
     refund_account: str | None = Field(default=None, max_length=30)
-    refund_tel: str | None = None
+    refund_tel: Tel | None = None
     enable_webhook: bool | None = None
 
 

@@ -1,72 +1,280 @@
-"""Slowing down clients that keep failing to authenticate.
+"""Refusing clients that keep failing to sign in, in every process at once.
 
-Each client (by address) may fail ``free`` times in ``window``; every failure after that waits
-longer before it is answered, doubling up to ``max_delay``. A success clears the client's record.
-The memory is bounded: the oldest clients are forgotten first.
+``guard(*scopes)`` wraps one sign-in attempt (``getToken``; the console's sign-in). Scopes name who
+is trying: the address (``api.addr:1.2.3.4``) and what it tries (``api.key:<imp_key>``,
+``console.email:<email>``). The rules:
+
+- an attempt whose scope is blocked is refused with HTTP 429 before any secret is checked;
+- each ``Unauthorized`` inside the guard counts one failure for every scope, in the database
+  (``auth_failures``), so all processes share the count; ``burst`` failures within ``window``
+  seconds block the scope for ``lockout`` seconds;
+- a success resets nothing: failures age out with the window, so a success with another key
+  (or a guessed one) from the same address never clears an address's record;
+- at most ``concurrency`` attempts are checked at once per process, and at most ``queue`` more
+  wait (up to ``queue_timeout`` seconds) for their turn; the rest are refused with 429 within
+  ``BUSY_HOLD``, before touching the database, so a flood never queues on the connection pool that
+  authenticated lookups need, while a client's few concurrent ``getToken`` calls just wait.
+
+A process remembers the blocks it has seen until they end (``_memo``), so a flood from a blocked
+address costs no database round trip; ``ShedBlockedSignIns`` answers a known-blocked address's
+``getToken`` in front of the whole stack (no routing, no body, no log line), which keeps its cost
+to a fraction of a normal request. A blocked client's 429 is held back half to all of ``hold``
+seconds (a tarpit: a client that keeps 1,500 calls in flight gets about 1,500 answers per
+``hold``, so the event loop stays free for everyone else; a sleeping request costs no CPU and
+holds no connection). Every refusal is counted in ``tollway_auth_refusals_total``.
+Scopes are stored as SHA-256 digests: no address or email sits in the table.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import math
+import random
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+from sqlalchemy import case, delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from tollway.api.envelope import fail
 from tollway.clock import Clock
+from tollway.db.auth_models import AuthFailure
+from tollway.errors import TooManyRequests, Unauthorized
+from tollway.observability.metrics import AUTH_REFUSALS
+
+TOO_MANY = "요청이 너무 많습니다. 잠시 후 다시 시도해주세요."
+#: how long a "not blocked" answer from the database is trusted by this process: a block counted
+#: by another process reaches this one within that time (its own failures reach it at once)
+CLEAR_SECONDS = 1.0
+#: the most a refusal for being busy (every slot taken) is held back
+BUSY_HOLD = 1.0
 
 
-@dataclass
-class _Record:
-    first: datetime
-    count: int
+def client_address(request: HTTPConnection) -> str:
+    """The caller's address: the peer, or what a trusted proxy said (``TOLLWAY_FORWARDED_ALLOW_IPS``,
+    applied by the proxy-headers middleware before any route runs)."""
+    return request.client.host if request.client else "unknown"
+
+
+def _digest(scope: str) -> str:
+    return hashlib.sha256(scope.encode()).hexdigest()
 
 
 class AuthThrottle:
     def __init__(
         self,
+        sessions: async_sessionmaker[AsyncSession],
         clock: Clock,
         *,
-        free: int = 5,
-        window: timedelta = timedelta(minutes=10),
-        base_delay: float = 0.25,
-        max_delay: float = 8.0,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        size: int = 50_000,
+        burst: int = 10,
+        window: float = 60.0,
+        lockout: float = 60.0,
+        concurrency: int = 5,
+        queue: int = 64,
+        queue_timeout: float = 2.0,
+        hold: float = 0.0,
+        max_held: int = 20_000,
+        memo_size: int = 50_000,
+        prune_every: int = 100,
     ) -> None:
+        self._sessions = sessions
         self._clock = clock
-        self._free = free
-        self._window = window
-        self._base = base_delay
-        self._max = max_delay
-        self._sleep = sleep
-        self._size = size
-        self._records: OrderedDict[str, _Record] = OrderedDict()
+        self.burst = max(1, burst)
+        self.window = window
+        self.lockout = lockout
+        self.concurrency = max(1, concurrency)
+        self._slots = asyncio.Semaphore(self.concurrency)
+        self._queue = queue
+        self._queue_timeout = queue_timeout
+        self._waiting = 0
+        self._hold = hold
+        self._max_held = max_held
+        self._held = 0
+        self._memo: OrderedDict[str, float] = OrderedDict()
+        #: scopes the database found unblocked, until when that answer is trusted here
+        self._clear: OrderedDict[str, float] = OrderedDict()
+        self._memo_size = memo_size
+        self._prune_every = prune_every
+        self._since_prune = 0
 
-    def delay_for(self, client: str) -> float:
-        """How long the client's latest failure is held back (0 while it is within its free failures)."""
-        record = self._records.get(client)
-        if record is None or record.count <= self._free:
-            return 0.0
-        return float(min(self._base * 2.0 ** (record.count - self._free - 1), self._max))
+    @asynccontextmanager
+    async def guard(self, *scopes: str) -> AsyncIterator[None]:
+        """One sign-in attempt: refused (429) when busy or blocked; an ``Unauthorized`` raised
+        inside counts as a failure for every scope and goes on up unchanged."""
+        digests = [_digest(s) for s in scopes]
+        known = await self.known_refusal(digests)  # before taking a slot: a flood never fills them
+        if known is not None:
+            raise known
+        await self._take_slot()
+        try:
+            await self._refuse_if_blocked(digests)
+            try:
+                yield
+            except Unauthorized:
+                await self._count_failure(digests)
+                raise
+        finally:
+            self._slots.release()
 
-    def record_failure(self, client: str) -> float:
-        now = self._clock.now()
-        record = self._records.get(client)
-        if record is None or now - record.first > self._window:
-            record = _Record(now, 0)
-        record.count += 1
-        self._records[client] = record
-        self._records.move_to_end(client)
-        if len(self._records) > self._size:
-            self._records.popitem(last=False)
-        return self.delay_for(client)
+    def _busy(self) -> TooManyRequests:
+        AUTH_REFUSALS.labels("busy").inc()
+        return TooManyRequests(TOO_MANY, detail="too many sign-in attempts at once on this server; retry shortly")
 
-    async def failed(self, client: str) -> None:
-        delay = self.record_failure(client)
-        if delay:
-            await self._sleep(delay)
+    def saturated(self) -> bool:
+        """Every slot taken and the waiting room full: the next attempt is refused."""
+        return self._slots.locked() and self._waiting >= self._queue
 
-    def succeeded(self, client: str) -> None:
-        if self._records:
-            self._records.pop(client, None)
+    async def busy_refusal(self) -> TooManyRequests:
+        await self._pause(min(self._hold, BUSY_HOLD))  # quick: the client did nothing wrong (yet)
+        return self._busy()
+
+    async def _take_slot(self) -> None:
+        if self.saturated():
+            raise await self.busy_refusal()
+        if not self._slots.locked():
+            await self._slots.acquire()  # free: no timer needed
+            return
+        self._waiting += 1
+        try:
+            await asyncio.wait_for(self._slots.acquire(), self._queue_timeout)
+        except TimeoutError:
+            raise self._busy() from None
+        finally:
+            self._waiting -= 1
+
+    async def _pause(self, most: float) -> None:
+        """The tarpit: a jittered wait before a 429 (bounded in number; past that, no wait)."""
+        if most <= 0 or self._held >= self._max_held:
+            return
+        self._held += 1
+        try:
+            await asyncio.sleep(most * random.uniform(0.5, 1.0))  # jitter, not a secret
+        finally:
+            self._held -= 1
+
+    def _now(self) -> float:
+        return self._clock.now().timestamp()
+
+    def _refuse(self, until: float, now: float) -> TooManyRequests:
+        AUTH_REFUSALS.labels("blocked").inc()
+        wait = max(1, math.ceil(until - now))
+        return TooManyRequests(
+            TOO_MANY,
+            retry_after=wait,
+            detail=f"too many failed sign-ins from this client or for this key; retry in {wait} s",
+        )
+
+    async def known_refusal(self, digests: list[str]) -> TooManyRequests | None:
+        """The 429 for a scope this process knows is blocked (after the tarpit's wait), else None.
+        No database: this is what a flood from a blocked client costs."""
+        now = self._now()
+        for d in digests:
+            until = self._memo.get(d)
+            if until is not None:
+                if until > now:
+                    refusal = self._refuse(until, now)
+                    await self._pause(min(self._hold, until - now))
+                    return refusal
+                del self._memo[d]
+        return None
+
+    async def known_address_refusal(self, address: str) -> TooManyRequests | None:
+        return await self.known_refusal([_digest(f"api.addr:{address}")]) if self._memo else None
+
+    async def _refuse_if_blocked(self, digests: list[str]) -> None:
+        now = self._now()
+        if all(self._clear.get(d, 0.0) > now for d in digests):
+            return  # asked the database less than CLEAR_SECONDS ago; failures here are counted anyway
+        async with self._sessions() as session:
+            until = await session.scalar(
+                select(func.max(AuthFailure.blocked_until)).where(
+                    AuthFailure.scope.in_(digests), AuthFailure.blocked_until > now
+                )
+            )
+        if until is not None:
+            for d in digests:
+                self._remember(d, until)  # the others may not be blocked, but this attempt is
+            raise self._refuse(until, now)
+        for d in digests:
+            self._clear[d] = now + CLEAR_SECONDS
+            self._clear.move_to_end(d)
+        while len(self._clear) > self._memo_size:
+            self._clear.popitem(last=False)
+
+    async def _count_failure(self, digests: list[str]) -> None:
+        now = self._now()
+        for d in digests:
+            self._clear.pop(d, None)
+        row = AuthFailure
+        async with self._sessions() as session:
+            insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+            for d in digests:
+                stale = row.window_start <= now - self.window
+                failures = case((stale, 1), else_=row.failures + 1)
+                statement = (
+                    insert(row)
+                    .values(
+                        scope=d,
+                        window_start=now,
+                        failures=1,
+                        blocked_until=now + self.lockout if self.burst <= 1 else 0.0,
+                    )
+                    .on_conflict_do_update(
+                        index_elements=[row.scope],
+                        set_={
+                            "failures": failures,
+                            "window_start": case((stale, now), else_=row.window_start),
+                            "blocked_until": case(
+                                (failures >= self.burst, now + self.lockout), else_=row.blocked_until
+                            ),
+                        },
+                    )
+                    .returning(row.blocked_until)
+                )
+                until = float((await session.execute(statement)).scalar_one())
+                if until > now:
+                    self._remember(d, until)
+            self._since_prune += 1
+            if self._since_prune >= self._prune_every:  # the table only holds what still counts
+                self._since_prune = 0
+                await session.execute(
+                    delete(AuthFailure).where(
+                        AuthFailure.window_start < now - self.window, AuthFailure.blocked_until < now
+                    )
+                )
+            await session.commit()
+
+    def _remember(self, digest: str, until: float) -> None:
+        self._memo[digest] = until
+        self._memo.move_to_end(digest)
+        if len(self._memo) > self._memo_size:
+            self._memo.popitem(last=False)
+
+
+class ShedBlockedSignIns:
+    """``POST /users/getToken`` from an address this process knows is blocked, or while every
+    sign-in slot and the waiting room are taken: the 429 envelope straight away (after the
+    tarpit), before logging, routing or reading the body. Sits inside
+    the proxy-headers and path middlewares (so the address and path are the real ones)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/users/getToken":
+            throttle: AuthThrottle = scope["app"].state.services.throttle
+            client = scope.get("client")
+            refusal = await throttle.known_address_refusal(client[0] if client else "unknown")
+            if refusal is None and throttle.saturated():
+                refusal = await throttle.busy_refusal()
+            if refusal is not None:
+                response = fail(429, refusal.code, refusal.message, {"Retry-After": str(refusal.retry_after)})
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from typing_extensions import TypedDict
 
+from tollway import v1texts
 from tollway.billing.schedule_status import REVOKED, SCHEDULED
 from tollway.clock import to_unix
 from tollway.db.driver import Statement
@@ -27,7 +28,7 @@ from tollway.merchants.channels import resolve_channel
 from tollway.merchants.service import list_channels
 from tollway.payments.approve import ApprovalRefused, ChargeOptions, OnOpen, approve, open_for_approval
 from tollway.payments.ledger import PaymentRequest
-from tollway.payments.pgsync import card_fields
+from tollway.payments.pgsync import card_fields, card_refusal
 from tollway.payments.queries import Page, to_v1_list
 from tollway.payments.v1 import PagedPaymentsV1, paged
 from tollway.pg.base import Buyer, CardData, ChargeRequest, PgBillingKey, PgConnector, PgError, PgNotFound, PgPayment
@@ -38,7 +39,9 @@ log = structlog.get_logger("tollway.billing")
 
 BILLING_KEY_PURPOSE = "billing.key"
 NOT_REGISTERED = "요청하신 customer_uid({customer_uid})로 등록된 정보를 찾을 수 없습니다."
-ISSUE_FAILED = "카드정보 인증 및 빌키 발급에 실패하였습니다. {reason}"
+#: ``again`` (and ``onetime``'s charge) for a customer_uid that has no card: i'mport's text, ``code 1``
+UNKNOWN_BUYER = "등록되지 않은 구매자입니다."
+ISSUE_FAILED = "카드정보 인증 및 빌키 발급에 실패하였습니다."
 CHARGE_REFUSED = "결제 승인에 실패하였습니다. {reason}"
 PENDING_SCHEDULES = (
     "예약된 결제가 남아 있어 삭제할 수 없습니다. (customer_uid {customer_uid} has {count} pending schedule(s): "
@@ -127,9 +130,10 @@ async def find_customer(services: Services, merchant_id: int, customer_uid: str)
 
 
 async def get_customer(services: Services, merchant_id: int, customer_uid: str) -> BillingCustomer:
+    """``GET``/``DELETE /subscribe/customers/{customer_uid}``: unknown is i'mport's HTTP 200, ``code 1``."""
     customer = await find_customer(services, merchant_id, customer_uid)
     if customer is None:
-        raise NotFound(NOT_REGISTERED.format(customer_uid=customer_uid))
+        raise BusinessError(NOT_REGISTERED.format(customer_uid=customer_uid))
     return customer
 
 
@@ -150,7 +154,7 @@ async def register(services: Services, merchant_id: int, registration: Registrat
             idempotency_key=f"tollway-customer-{merchant_id}-{uuid.uuid4().hex}",
         )
     except PgError as exc:
-        raise BusinessError(ISSUE_FAILED.format(reason=f"[{exc.code}] {exc.message}"), code=-1) from None
+        raise BusinessError(card_refusal(ISSUE_FAILED, exc, always=True), code=-1) from None
     return await store(services, merchant_id, registration.customer_uid, channel, issued, fields)
 
 
@@ -298,6 +302,7 @@ async def payments_of(services: Services, merchant_id: int, customer_uid: str, p
             )
             if known is None:
                 raise NotFound(NOT_REGISTERED.format(customer_uid=customer_uid))
+        v1texts.check_page(page.page, page.limit, total)
         rows = await session.scalars(
             select(Payment)
             .where(*scope)
@@ -342,7 +347,7 @@ async def charge(
     async with services.db.connection() as conn:
         found = await conn.first(_CUSTOMER_AND_CHANNEL, merchant=merchant_id, customer_uid=order.customer_uid)
     if found is None:
-        raise BusinessError(NOT_REGISTERED.format(customer_uid=order.customer_uid), code=-1)
+        raise BusinessError(UNKNOWN_BUYER, detail=f"no customer_uid {order.customer_uid[:80]!r} is registered")
     values = found._asdict()
     customer = BillingCustomer(**{k: values[f"cu_{k}"] for k in _CUSTOMER_COLUMNS})
     channel = PgChannel(**{k: values[f"ch_{k}"] for k in _CHANNEL_COLUMNS})

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from typing_extensions import TypedDict
 
+from tollway import v1texts
 from tollway.billing import checking, customers
 from tollway.billing.schedule_status import EXECUTED, EXECUTING, REVOKED, SCHEDULED
 from tollway.billing.testclock import offset_for
@@ -39,6 +40,8 @@ from tollway.services import Services
 V1_STATUSES = (SCHEDULED, EXECUTED, REVOKED)
 NO_CUSTOMER = "등록된 고객정보가 없습니다. (customer_uid {customer_uid} has no billing key; send card_number too)"
 NOTHING_TO_REVOKE = "취소할 예약결제 기록이 존재하지 않습니다."
+NOT_CHANGEABLE = "현재 상태에서는 변경할 수 없는 예약결제입니다."
+CHANGED = "예약결제 정보가 변경되었습니다. 다시 조회해주세요."
 NOT_FOUND = "요청하신 merchant_uid({merchant_uid})로 등록된 예약결제 정보를 찾을 수 없습니다."
 MAX_WINDOW = timedelta(days=92)
 
@@ -140,11 +143,11 @@ async def create(
     customer has no key yet, then checks the card with a charge of ``checking_amount`` cancelled at
     once (``billing.checking``; 0: no check)."""
     if not entries:
-        raise InvalidRequest("schedules must hold at least one schedule")
+        raise v1texts.invalid("schedules", "at least one schedule", v1texts.MISSING)
     seen: set[str] = set()
     for entry in entries:
         if entry.merchant_uid in seen:
-            raise InvalidRequest(f"merchant_uid {entry.merchant_uid} appears twice in schedules")
+            raise v1texts.invalid("merchant_uid", f"{entry.merchant_uid} appears twice in schedules")
         seen.add(entry.merchant_uid)
     customer = await customers.find_customer(services, merchant_id, customer_uid)
     if customer is None:
@@ -160,9 +163,9 @@ async def create(
         for entry in entries:
             at = from_unix(entry.schedule_at)
             if at <= now:
-                raise InvalidRequest(
-                    f"schedule_at of {entry.merchant_uid} must be in the future (got {entry.schedule_at}, "
-                    f"now is {to_unix(now)})"
+                raise v1texts.invalid(
+                    "schedule_at",
+                    f"{entry.merchant_uid} must be in the future (got {entry.schedule_at}, now is {to_unix(now)})",
                 )
             rows.append(_row(merchant_id, customer, entry, at, at - offset, services.clock.now()))
         taken = await session.scalars(
@@ -221,7 +224,7 @@ async def unschedule(
 ) -> list[ScheduleV1]:
     """Revokes pending schedules: the given merchant_uids, or all of the customer's."""
     if not customer_uid and not merchant_uids:
-        raise InvalidRequest("customer_uid or merchant_uid is required")
+        raise v1texts.invalid("customer_uid", "customer_uid or merchant_uid is required", v1texts.MISSING)
     now = services.clock.now()
     conditions: list[ColumnElement[bool]] = [
         PaymentSchedule.merchant_id == merchant_id,
@@ -269,7 +272,7 @@ def parse_status(value: str | None) -> str | None:
     if value in (None, ""):
         return None
     if value not in V1_STATUSES:
-        raise InvalidRequest(f"schedule_status must be one of {', '.join(V1_STATUSES)} (got {value!r})")
+        raise v1texts.invalid("schedule_status", f"one of {', '.join(V1_STATUSES)} (got {value[:20]!r})")
     return value
 
 
@@ -287,11 +290,13 @@ async def listing(
 ) -> PagedSchedulesV1:
     """Schedules with ``since ≤ schedule_at < until`` (at most 3 months), paged, newest first."""
     if until <= since:
-        raise InvalidRequest("the time range is empty: `to` must be after `from`")
+        raise v1texts.invalid("schedule_to", "the time range is empty: `to` must be after `from`")
     if from_unix(until) - from_unix(since) > MAX_WINDOW:
-        raise InvalidRequest("the time range may span at most 3 months")
-    if page < 1 or not 1 <= limit <= 1000:
-        raise InvalidRequest("page must be 1 or more and limit between 1 and 1000")
+        raise v1texts.invalid("schedule_to", "the time range may span at most 3 months")
+    if page < 1:
+        raise v1texts.invalid("page", "1 or more", v1texts.OUT_OF_RANGE)
+    if not 1 <= limit <= 1000:
+        raise v1texts.invalid("limit", "between 1 and 1000", v1texts.OUT_OF_RANGE)
     conditions: list[ColumnElement[bool]] = [
         PaymentSchedule.merchant_id == merchant_id,
         PaymentSchedule.schedule_at >= from_unix(since),
@@ -306,6 +311,7 @@ async def listing(
     order = PaymentSchedule.schedule_at.asc() if oldest_first else PaymentSchedule.schedule_at.desc()
     async with services.sessions() as session:
         total = int(await session.scalar(select(func.count()).select_from(PaymentSchedule).where(*conditions)) or 0)
+        v1texts.check_page(page, limit, total)
         rows = await session.scalars(
             select(PaymentSchedule)
             .where(*conditions)
@@ -328,13 +334,16 @@ async def change_time(
         now = await _now_for(session, services, merchant_id, sandbox)
         at = from_unix(schedule_at)
         if at <= now:
-            raise InvalidRequest(f"schedule_at must be in the future (got {schedule_at}, now is {to_unix(now)})")
+            raise v1texts.invalid("schedule_at", f"must be in the future (got {schedule_at}, now is {to_unix(now)})")
         allowed = _rearmable if rearm else (lambda r: r.schedule_status == SCHEDULED)
         if not allowed(row):
             state = row.payment_status or row.schedule_status
             raise InvalidRequest(
-                f"schedule {merchant_uid} is {state}: "
-                + ("only a failed or revoked schedule can be rescheduled" if rearm else "only a pending one can change")
+                NOT_CHANGEABLE,
+                detail=f"schedule {merchant_uid} is {state}: "
+                + (
+                    "only a failed or revoked schedule can be rescheduled" if rearm else "only a pending one can change"
+                ),
             )
         offset = now - services.clock.now()
         values: dict[str, Any] = {"schedule_at": at, "due_at": at - offset, "updated_at": services.clock.now()}
@@ -350,7 +359,7 @@ async def change_time(
         )
         await session.commit()
         if not getattr(result, "rowcount", 0):
-            raise BusinessError(f"schedule {merchant_uid} changed meanwhile; read it again")
+            raise BusinessError(CHANGED, detail=f"schedule {merchant_uid} changed meanwhile; read it again")
     return schedule_to_v1(await get(services, merchant_id, merchant_uid))
 
 
@@ -373,7 +382,9 @@ async def retry(services: Services, merchant_id: int, merchant_uid: str) -> Paym
     """``POST …/retry``: runs a failed or revoked schedule now; answers its payment."""
     row = await get(services, merchant_id, merchant_uid)
     if not _rearmable(row):
-        raise InvalidRequest(f"schedule {merchant_uid} is not failed or revoked: only those can be retried")
+        raise InvalidRequest(
+            NOT_CHANGEABLE, detail=f"schedule {merchant_uid} is not failed or revoked: only those can be retried"
+        )
     now = services.clock.now()
     async with services.sessions() as session:
         result = await session.execute(
@@ -383,7 +394,7 @@ async def retry(services: Services, merchant_id: int, merchant_uid: str) -> Paym
         )
         await session.commit()
     if not getattr(result, "rowcount", 0):
-        raise BusinessError(f"schedule {merchant_uid} changed meanwhile; read it again")
+        raise BusinessError(CHANGED, detail=f"schedule {merchant_uid} changed meanwhile; read it again")
     return await execute(services, row.id)
 
 

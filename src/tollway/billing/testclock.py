@@ -29,14 +29,17 @@ async def offset_for(session: AsyncSession, merchant_id: int) -> int:
 async def advance(services: Services, merchant_id: int, seconds: int) -> tuple[int, int]:
     """Moves the merchant's test clock forward; returns (its offset now, schedules made earlier)."""
     if not 0 < seconds <= MAX_ADVANCE:
-        raise InvalidRequest(f"seconds must be between 1 and {MAX_ADVANCE}")
+        raise InvalidRequest("seconds의 값이 허용 범위를 벗어났습니다.", detail=f"seconds: between 1 and {MAX_ADVANCE}")
     now = services.clock.now()
     async with services.sessions() as session:
         has_sandbox = await session.scalar(
             select(PgChannel.id).where(PgChannel.merchant_id == merchant_id, PgChannel.sandbox.is_(True)).limit(1)
         )
         if has_sandbox is None:
-            raise InvalidRequest("the test clock is for merchants with a sandbox channel; live channels never move")
+            raise InvalidRequest(
+                "테스트 시계는 샌드박스 채널에서만 쓸 수 있습니다.",
+                detail="the test clock is for merchants with a sandbox channel; live channels never move",
+            )
         clock = await session.get(MerchantTestClock, merchant_id, with_for_update=True)
         if clock is None:
             clock = MerchantTestClock(merchant_id=merchant_id, offset_seconds=0, updated_at=now)

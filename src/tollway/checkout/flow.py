@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import secrets
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import structlog
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +32,7 @@ from tollway.checkout.params import ParamError, WindowParams, parse, toss_reques
 from tollway.db.models import CheckoutSession, Merchant, Payment, PaymentPrepare, PgChannel
 from tollway.errors import BusinessError
 from tollway.merchants.channels import resolve_channel
+from tollway.merchants.origins import allows, list_origins
 from tollway.merchants.service import list_channels
 from tollway.payments.approve import ApprovalRefused, approve, holder_status, refusal
 from tollway.payments.ledger import ALREADY_PAID, PaymentRequest, open_payment
@@ -39,6 +42,7 @@ from tollway.payments.v1 import payment_to_v1
 from tollway.pg.base import ChargeRequest, PgConnector, PgError, PgPayment
 from tollway.services import Services
 
+log = structlog.get_logger("tollway.checkout")
 WINDOW_MINUTES = 30  # Toss's window is valid for 30 minutes (reference toss-v1 §5.2)
 EXPIRED = ("WINDOW_EXPIRED", "결제창 유효시간이 지났습니다. 다시 시도해 주세요. (the payment window expired)")
 AMOUNT_MISMATCH = ("AMOUNT_MISMATCH", "결제 금액이 요청과 다릅니다. (the amount returned by the window differs)")
@@ -113,6 +117,7 @@ async def open_window(
                 f"등록되지 않은 가맹점 식별코드입니다: {user_code} (unknown user code; check IMP.init)",
                 code="INVALID_USER_CODE",
             )
+        _check_origins(await list_origins(session, merchant.id), origin, params)
         try:
             channel = resolve_channel(await list_channels(session, merchant.id), params.pg)
         except BusinessError as exc:
@@ -156,6 +161,27 @@ async def open_window(
         )
         await session.commit()
         return Opened(token, payment.imp_uid if payment is not None else None)
+
+
+def _check_origins(origins: list[str], origin: str, params: WindowParams) -> None:
+    """With allowed origins set, the window opens only from them and sends the buyer (and the
+    browser-given notifications) only to them: the gateway is nobody else's redirector."""
+    if not allows(origins, origin):
+        raise ParamError(
+            "허용되지 않은 도메인에서 결제창을 열 수 없습니다. "
+            f"(origin {origin} is not among the merchant's allowed origins)",
+            code="INVALID_ORIGIN",
+        )
+    if params.m_redirect_url and not allows(origins, params.m_redirect_url):
+        raise ParamError(
+            "m_redirect_url이 허용된 도메인이 아닙니다. (m_redirect_url is not on the merchant's allowed origins)",
+            code="INVALID_REDIRECT_URL",
+        )
+    if any(not allows(origins, url) for url in params.notice_urls):
+        raise ParamError(
+            "notice_url이 허용된 도메인이 아닙니다. (notice_url is not on the merchant's allowed origins)",
+            code="INVALID_NOTICE_URL",
+        )
 
 
 async def _check_order(session: AsyncSession, merchant_id: int, params: WindowParams) -> None:
@@ -206,6 +232,8 @@ def _payment_request(params: WindowParams, mode: str, user_agent: str | None) ->
 class Window:
     session: CheckoutSession
     channel: PgChannel
+    #: the merchant's allowed origins: who may frame the window (none: anyone)
+    origins: tuple[str, ...] = ()
 
 
 async def load(services: Services, token: str) -> Window | None:
@@ -215,7 +243,7 @@ async def load(services: Services, token: str) -> Window | None:
             return None
         channel = await session.get(PgChannel, row.channel_id)
         assert channel is not None
-        return Window(row, channel)
+        return Window(row, channel, tuple(await list_origins(session, row.merchant_id)))
 
 
 def expired(services: Services, window: Window) -> bool:
@@ -274,6 +302,39 @@ async def finish_fail(services: Services, window: Window, code: str, message: st
 async def expire(services: Services, window: Window) -> dict[str, Any]:
     """The window page was opened after its time: the attempt ends failed, nothing was charged."""
     return await finish_fail(services, window, *EXPIRED)
+
+
+async def expire_stale(services: Services, *, grace: timedelta = timedelta(minutes=5), limit: int = 100) -> int:
+    """Windows opened and never returned end ``failed`` with the reason ``WINDOW_EXPIRED`` (their
+    ``ready`` payment does not linger in the ledger); returns how many. ``grace`` leaves a buyer's
+    late return from the PG to ``finish_success``, which refuses it the same way."""
+    cutoff = services.clock.now() - grace
+    async with services.sessions() as session:
+        rows = (
+            await session.scalars(
+                select(CheckoutSession)
+                .where(CheckoutSession.state == "open", CheckoutSession.expires_at < cutoff)
+                .order_by(CheckoutSession.id)
+                .limit(limit)
+            )
+        ).all()
+        channels = {
+            c.id: c
+            for c in await session.scalars(select(PgChannel).where(PgChannel.id.in_({r.channel_id for r in rows})))
+        }
+    for row in rows:
+        await expire(services, Window(row, channels[row.channel_id]))
+    return len(rows)
+
+
+async def expire_periodically(services: Services, interval: float) -> None:
+    """``tollway serve``'s sweep of abandoned windows (beside the reconciler, at its interval)."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await expire_stale(services)
+        except Exception:  # a failed sweep is retried at the next interval
+            log.exception("expiring abandoned payment windows failed")
 
 
 async def _fail(services: Services, window: Window, code: str, message: str) -> dict[str, Any]:

@@ -80,11 +80,8 @@ def deliver(mode: str, origin: str, redirect_url: str | None, result: dict[str, 
     body = (
         f'<p id="result" class="{"" if ok else "error"}">{message}</p>'
         f'<p class="muted">{html.escape(str(result.get("merchant_uid") or ""))}</p>'
-        f"<script>(function () {{\n  var result = {script_json(result)};\n"
-        f"  var origin = {script_json(origin)};\n"
-        "  if (window.parent && window.parent !== window) {\n"
-        '    window.parent.postMessage({source: "tollway", type: "imp:result", result: result}, origin);\n'
-        "  }\n})();</script>"
+        f'<script type="application/json" id="result-data">{script_json({"result": result, "origin": origin})}</script>'
+        '<script src="/checkout/result.js"></script>'
     )
     return _page("결제 결과", body)
 

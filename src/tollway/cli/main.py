@@ -4,17 +4,19 @@ sub-app registered here; every flag can also be set as ``TOLLWAY_*``."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Annotated, Any
 
 import typer
 
 from tollway import __version__
 from tollway.cli import console as console_cli
-from tollway.cli import db, sandbox, vault, webhooks
+from tollway.cli import db, origins, sandbox, vault, webhooks
 from tollway.cli.common import (
     DatabaseOpt,
     DataDirOpt,
     console,
+    fail,
     progress,
     require_database,
     run,
@@ -23,6 +25,7 @@ from tollway.cli.common import (
     upgrade,
 )
 from tollway.cli.merchants import channel_app, merchant_app
+from tollway.cli.origins import warn_live_without_origins
 from tollway.db.engine import is_sqlite
 from tollway.observability.logs import configure as configure_logging
 
@@ -32,6 +35,7 @@ app = typer.Typer(
     rich_markup_mode=None,  # help texts are plain: "[env TOLLWAY_HOST]" is text, not a markup tag
 )
 app.add_typer(db.app, name="db")
+merchant_app.add_typer(origins.app, name="origins")
 app.add_typer(merchant_app, name="merchant")
 app.add_typer(channel_app, name="channel")
 app.add_typer(vault.app, name="vault")
@@ -76,6 +80,7 @@ def serve(
 
     settings = settings_from(database_url, data_dir, host=host, port=port, demo=demo)
     configure_logging(settings.log_format, settings.log_level)
+    listener = bind_or_exit(settings.host, settings.port)  # before the banner: a busy port prints no secrets
     url = settings.resolved_database_url()
     if migrate_db if migrate_db is not None else is_sqlite(url):
         console.print(f"migrating {safe_url(url)} …")
@@ -106,16 +111,42 @@ def serve(
     if settings.sandbox_enabled:
         console.print(f"  sandbox PG (Toss v1)  {base}/sandbox/toss/v1   (test cards: docs/sandbox.md)")
     console.print(f"  API docs              {base}/docs   (OpenAPI: {base}/openapi.json)")
+    warn_live_without_origins(run(settings, _live_without_origins))
 
     services = build_services(settings)
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(services=services),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
         log_config=None,  # configure_logging's handler: console or JSON lines
         access_log=False,  # the request middleware logs each request (route templates, no query strings)
+        # the app applies proxy headers, from TOLLWAY_FORWARDED_ALLOW_IPS only (not uvicorn's loopback default)
+        proxy_headers=False,
     )
+    uvicorn.Server(config).run(sockets=[listener])
+
+
+async def _live_without_origins(services: Any) -> list[str]:
+    from tollway.merchants.origins import live_without_origins
+
+    async with services.sessions() as session:
+        return await live_without_origins(session)
+
+
+def bind_or_exit(host: str, port: int) -> socket.socket:
+    """The listening socket, bound now: a port in use is one line and exit 1, before anything is printed."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc} (another process uses it? try --port)")
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
 
 
 @app.command()

@@ -30,7 +30,13 @@ def merchant_create(
     async def work(services: Any) -> tuple[str, str, Secret]:
         async with services.sessions() as session:
             new = await create_merchant(
-                session, services.clock, name, user_code=user_code, imp_key=imp_key, imp_secret=imp_secret
+                session,
+                services.clock,
+                services.vault,
+                name,
+                user_code=user_code,
+                imp_key=imp_key,
+                imp_secret=imp_secret,
             )
             await session.commit()
             return new.merchant.user_code, new.key_pair.imp_key, new.key_pair.imp_secret
@@ -56,13 +62,59 @@ def merchant_add_key(
     async def work(services: Any) -> tuple[str, Secret]:
         async with services.sessions() as session:
             found = await get_merchant(session, merchant)
-            pair = await add_api_key(session, services.clock, found, imp_key=imp_key, imp_secret=imp_secret)
+            pair = await add_api_key(
+                session, services.clock, services.vault, found, imp_key=imp_key, imp_secret=imp_secret
+            )
             await session.commit()
             return pair.imp_key, pair.imp_secret
 
     key, secret = run(settings_from(database_url, data_dir), work)
     console.print(f"  imp_key     {key}")
     console.print(f"  imp_secret  {secret.reveal()}   (shown once; only its hash is stored)")
+
+
+@merchant_app.command("revoke-key")
+def merchant_revoke_key(
+    merchant: Annotated[str, typer.Argument(help="user code (imp…) or id")],
+    imp_key: Annotated[str, typer.Argument(help="the REST API key to revoke")],
+    database_url: DatabaseOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Revoke a REST key pair: getToken refuses it at once, and its tokens are refused by every
+    server within 5 seconds."""
+    from tollway.errors import NotFound
+    from tollway.merchants.keys import RevokedKey, revoke_api_key
+    from tollway.merchants.service import get_merchant
+    from tollway.merchants.tokens import CACHE_SECONDS
+
+    async def work(services: Any) -> tuple[str, RevokedKey]:
+        async with services.sessions() as session:
+            found = await get_merchant(session, merchant)
+            try:
+                revoked = await revoke_api_key(session, services.clock, found.id, imp_key)
+            except NotFound:
+                hint = f"merchant {found.user_code} has no imp_key {imp_key!r} (see `tollway merchant list`)"
+                raise NotFound(hint) from None
+            await session.commit()
+            return found.user_code, revoked
+
+    code, revoked = run(settings_from(database_url, data_dir), work)
+    when = revoked.revoked_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    if revoked.newly:
+        console.print(f"revoked imp_key {revoked.imp_key} of merchant {code} at {when}")
+        console.print(
+            f"  getToken refuses it now; tokens already issued are refused by every server within "
+            f"{CACHE_SECONDS:g} s (no restart needed)"
+        )
+    else:
+        console.print(f"imp_key {revoked.imp_key} of merchant {code} was already revoked (at {when}); nothing changed")
+    if revoked.active_left == 0:
+        console.print(
+            f"[yellow]warning:[/yellow] merchant {code} has no active REST key left: "
+            f"add one with `tollway merchant add-key {code}`"
+        )
+    else:
+        console.print(f"  {revoked.active_left} active key(s) left for {code}")
 
 
 @merchant_app.command("list")
@@ -111,6 +163,8 @@ def channel_add(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Add a PG channel. Its secret key is sealed and never shown again."""
+    from tollway.cli.origins import warn_live_without_origins
+    from tollway.merchants.origins import live_without_origins
     from tollway.merchants.service import add_channel, get_merchant
 
     secret = secret_key or getpass.getpass("Toss secret key: ")
@@ -118,7 +172,7 @@ def channel_add(
         console.print("[red]error:[/red] a secret key is required")
         raise typer.Exit(1)
 
-    async def work(services: Any) -> tuple[str, str, bool]:
+    async def work(services: Any) -> tuple[str, str, bool, list[str]]:
         async with services.sessions() as session:
             found = await get_merchant(session, merchant)
             channel = await add_channel(
@@ -136,10 +190,12 @@ def channel_add(
                 make_default=default,
             )
             await session.commit()
-            return channel.channel_key, channel.pg_provider, channel.is_default
+            unguarded = await live_without_origins(session) if not sandbox else []
+            return channel.channel_key, channel.pg_provider, channel.is_default, unguarded
 
-    key, provider, is_default = run(settings_from(database_url, data_dir), work)
+    key, provider, is_default, unguarded = run(settings_from(database_url, data_dir), work)
     console.print(f"channel {provider}.{mid} added{' (default)' if is_default else ''}: channel_key {key}")
+    warn_live_without_origins(unguarded)
 
 
 @channel_app.command("list")

@@ -52,18 +52,17 @@ async def sign_in(request: Request) -> Response:
     form = await form_of(ctx)
     email, password, code = form_text(form, "email"), form_text(form, "password", 500), form_text(form, "code", 12)
     services = ctx.services
-    client = f"console:{ctx.ip}"
+    # the same shared throttle as getToken: per address and per email, in every process
+    attempt = services.throttle.guard(f"console.addr:{ctx.ip}", f"console.email:{email.strip().lower()}")
     try:
-        async with services.sessions() as session:
+        async with attempt, services.sessions() as session:
             user = await staff.authenticate(session, services.keyring, email, password, code or None)
             token = await staff.open_session(session, services.clock, user, ctx.ip, request.headers.get("user-agent"))
             ctx.user, ctx.token = user, token
             ctx.audit(session, "sign_in", target=user.email)
             await session.commit()
     except Unauthorized:
-        await services.throttle.failed(client)
         return render(ctx, "sign_in.html", 401, error=True)
-    services.throttle.succeeded(client)
     response = redirect(ctx, BASE)
     set_cookie(response, ctx, SESSION_COOKIE, token)
     response.delete_cookie(PRE_COOKIE, path=BASE)

@@ -44,7 +44,7 @@ async def create(request: Request) -> Response:
     owner = str(form.get("owner_email") or "").strip()
     services = ctx.services
     async with services.sessions() as session:
-        new = await create_merchant(session, services.clock, name)
+        new = await create_merchant(session, services.clock, services.vault, name)
         created = {
             "name": new.merchant.name,
             "user_code": new.merchant.user_code,

@@ -76,6 +76,17 @@ class AuditEntry(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class MerchantOrigin(Base):
+    """An origin (``https://shop.example``) a merchant allows: its checkout windows may be opened
+    from it, framed by it, and send the buyer back to it (``merchants/origins.py``). None: any."""
+
+    __tablename__ = "merchant_origins"
+
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), primary_key=True)
+    origin: Mapped[str] = mapped_column(String(300), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class DailyStat(Base):
     """A closed KST day's payment figures for the dashboard (``payments/stats.py``): written once
     the day can no longer change, so the dashboard reads 30 rows a breakdown instead of a month of

@@ -10,6 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 
+from tollway.files import private_file, sqlite_path
 from tollway.observability.metrics import DB_POOL_IN_USE
 
 _DRIVERS = {
@@ -40,6 +41,9 @@ def create_engine(url: str, *, pool_size: int = 10, statement_cache: bool = True
     each has a unique name, since the next statement may reach another server connection."""
     full = async_url(url)
     if is_sqlite(full):
+        path = sqlite_path(url)
+        if path is not None:
+            private_file(path)  # 0600 before SQLite creates it (or its WAL) world-readable
         engine = create_async_engine(full, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)

@@ -12,6 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 
 from tollway.db.engine import create_engine, is_sqlite
+from tollway.files import private_file, sqlite_path
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _PG_LOCK = 7_404_202_611  # an arbitrary advisory-lock number: one migrator at a time
@@ -67,6 +68,6 @@ async def current_revision(url: str) -> str | None:
 
 
 def _ensure_sqlite_dir(url: str) -> None:
-    path = url.split(":///", 1)[-1]
-    if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    path = sqlite_path(url)
+    if path is not None:
+        private_file(path)

@@ -60,7 +60,7 @@ class ApiKey(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"), index=True)
     imp_key: Mapped[str] = mapped_column(String(64), unique=True)
-    #: ``scrypt$<salt>$<hash>``; the secret itself is shown once and never stored.
+    #: ``hmac-sha256$<data key id>$<digest>`` (legacy: ``scrypt$…``); the secret is shown once, never stored.
     secret_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -597,4 +597,4 @@ class SandboxBillingAuth(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
-from tollway.db import console_models as _console_models  # noqa: E402, F401 - registers the console's tables
+from tollway.db import auth_models as _a  # noqa: E402, F401 - registers their tables

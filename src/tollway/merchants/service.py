@@ -37,6 +37,7 @@ class NewMerchant:
 async def create_merchant(
     session: AsyncSession,
     clock: Clock,
+    vault: Vault,
     name: str,
     *,
     user_code: str | None = None,
@@ -52,13 +53,14 @@ async def create_merchant(
             session.add(merchant)
     except IntegrityError:
         raise BusinessError(f"user code {merchant.user_code} is already taken") from None
-    pair = await add_api_key(session, clock, merchant, imp_key=imp_key, imp_secret=imp_secret)
+    pair = await add_api_key(session, clock, vault, merchant, imp_key=imp_key, imp_secret=imp_secret)
     return NewMerchant(merchant, pair)
 
 
 async def add_api_key(
     session: AsyncSession,
     clock: Clock,
+    vault: Vault,
     merchant: Merchant,
     *,
     imp_key: str | None = None,
@@ -71,7 +73,7 @@ async def add_api_key(
         raise InvalidRequest("imp_secret must be at least 10 characters")
     key = imp_key or new_imp_key()
     secret = imp_secret or new_imp_secret()
-    row = ApiKey(merchant_id=merchant.id, imp_key=key, secret_hash=hash_secret(secret), created_at=clock.now())
+    row = ApiKey(merchant_id=merchant.id, imp_key=key, secret_hash=hash_secret(vault, secret), created_at=clock.now())
     try:
         async with session.begin_nested():
             session.add(row)

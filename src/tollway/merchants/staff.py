@@ -65,13 +65,17 @@ class Can(StrEnum):
     WEBHOOKS = "webhooks"
     CHANNELS = "channels"
     KEYS = "keys"
+    #: revoke a REST key pair (a manager may stop a leaked key; only owners create keys)
+    REVOKE_KEYS = "revoke_keys"
+    #: the allowed origins of the payment window and its redirects
+    ORIGINS = "origins"
     USERS = "users"
     AUDIT = "audit"
 
 
 _GRANTS: dict[Role, frozenset[Can]] = {
     Role.OWNER: frozenset(Can),
-    Role.MANAGER: frozenset({Can.READ, Can.CANCEL, Can.BILLING, Can.WEBHOOKS}),
+    Role.MANAGER: frozenset({Can.READ, Can.CANCEL, Can.BILLING, Can.WEBHOOKS, Can.REVOKE_KEYS, Can.ORIGINS}),
     Role.VIEWER: frozenset({Can.READ}),
     # The operator reaches any merchant's console, read-only.
     Role.OPERATOR: frozenset({Can.READ}),

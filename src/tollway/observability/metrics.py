@@ -60,6 +60,12 @@ SCHEDULED_CHARGES = Counter(
     ("outcome",),
     registry=REGISTRY,
 )
+AUTH_REFUSALS = Counter(
+    "tollway_auth_refusals_total",
+    "Sign-ins (getToken, console) refused with 429: blocked (too many failures) or busy (too many at once).",
+    ("reason",),
+    registry=REGISTRY,
+)
 DB_POOL_IN_USE = Gauge(
     "tollway_db_pool_connections_in_use",
     "Database connections checked out of this process's pool (summed over live processes).",

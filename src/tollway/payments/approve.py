@@ -172,7 +172,7 @@ async def approve(
     call: Charge,
     *,
     options: ChargeOptions = ChargeOptions(),
-    refused: str = "{reason}",
+    refused: str | Callable[[PgError], str] = "{reason}",
     on_settle: OnOpen | None = None,
 ) -> Payment:
     """Steps 2 and 3 for an opened payment. Returns it ``paid`` or, for a decline, ``failed``;
@@ -187,7 +187,8 @@ async def approve(
     except PgRejected as exc:
         if exc.code not in ALREADY_TAKEN:
             failed = await settle_failure(services, payment.id, fail_reason(exc), on_settle)
-            raise ApprovalRefused(refused.format(reason=fail_reason(exc)), failed) from None
+            text = refused(exc) if callable(refused) else refused.format(reason=fail_reason(exc))
+            raise ApprovalRefused(text, failed) from None
         # The order (= this imp_uid) was processed by an earlier call whose answer was lost: what
         # the PG holds for it is the outcome.
         try:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from tollway import v1texts
 from tollway.db.models import Payment, PgChannel
 from tollway.errors import BusinessError, InvalidRequest
 from tollway.payments.ids import new_cancellation_id
@@ -28,6 +29,7 @@ from tollway.services import Services
 from tollway.webhooks import outbox
 
 NOT_FOUND = "취소할 결제건이 존재하지 않습니다."
+NEITHER = "imp_uid 또는 merchant_uid 중 하나를 지정해주셔야합니다."
 ALREADY_CANCELLED = "이미 전액취소된 주문입니다. (payment {imp_uid} is already fully cancelled)"
 NOT_PAID = "결제완료 상태가 아닌 결제건은 취소할 수 없습니다. (payment {imp_uid} is {status})"
 OVER_REFUND = "취소 요청 금액이 취소 가능 금액을 초과합니다. (asked {amount}, cancellable {balance})"
@@ -70,9 +72,11 @@ async def _find(services: Services, merchant_id: int, order: CancelOrder) -> Pay
                 .where(Payment.merchant_id == merchant_id, Payment.merchant_uid == order.merchant_uid)
                 .order_by(Payment.started_at.desc(), Payment.id.desc())
             )
+            # A merchant_uid cancels its paid payment; with only failed or ready attempts there is
+            # nothing to cancel (i'mport's "취소할 결제건이 존재하지 않습니다."), unlike an explicit imp_uid.
             candidates = list(rows)
             payment = next((p for p in candidates if p.status == PaymentStatus.PAID), None) or next(
-                (p for p in candidates if p.status == PaymentStatus.CANCELLED), candidates[0] if candidates else None
+                (p for p in candidates if p.status == PaymentStatus.CANCELLED), None
             )
     if payment is None:
         raise BusinessError(NOT_FOUND)
@@ -84,20 +88,21 @@ def _refund_account(order: CancelOrder) -> RefundAccount | None:
     if not any(given):
         return None
     if not all(given):
-        raise InvalidRequest("refund_holder, refund_bank and refund_account go together: give all three")
+        missing = next(n for n in ("refund_holder", "refund_bank", "refund_account") if not getattr(order, n))
+        raise v1texts.invalid(missing, "refund_holder, refund_bank and refund_account go together", v1texts.MISSING)
     assert order.refund_bank and order.refund_account and order.refund_holder
     bank = toss_bank_code(order.refund_bank)
     if bank is None:
-        raise InvalidRequest(f"refund_bank {order.refund_bank!r} is not a bank code (use KFTC codes such as 004)")
+        raise v1texts.invalid("refund_bank", "not a bank code (use KFTC codes such as 004)")
     number = order.refund_account.replace("-", "").strip()
     if not number.isdigit() or len(number) > 20:
-        raise InvalidRequest("refund_account must be up to 20 digits (dashes allowed)")
+        raise v1texts.invalid("refund_account", "up to 20 digits (dashes allowed)")
     return RefundAccount(bank=bank, number=number, holder=order.refund_holder.strip())
 
 
 async def cancel_payment(services: Services, merchant_id: int, order: CancelOrder) -> Payment:
     if not order.imp_uid and not order.merchant_uid:
-        raise InvalidRequest("imp_uid or merchant_uid is required")
+        raise InvalidRequest(NEITHER, detail="give imp_uid or merchant_uid")
     refund = _refund_account(order)
     payment = await _find(services, merchant_id, order)
     if payment.status == PaymentStatus.CANCELLED:
@@ -112,7 +117,7 @@ async def cancel_payment(services: Services, merchant_id: int, order: CancelOrde
         raise BusinessError(OVER_REFUND.format(amount=amount, balance=balance))
     tax_free = order.tax_free or 0
     if tax_free > amount:
-        raise InvalidRequest(f"tax_free ({tax_free}) cannot exceed the amount to cancel ({amount})")
+        raise v1texts.invalid("tax_free", f"{tax_free} cannot exceed the amount to cancel ({amount})")
     cancellation_id = new_cancellation_id()
     async with services.sessions() as session:
         payment = await load_for_update(session, payment.id)

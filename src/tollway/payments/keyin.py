@@ -13,10 +13,15 @@ from tollway.merchants.channels import resolve_channel
 from tollway.merchants.service import list_channels
 from tollway.payments.approve import ChargeOptions, approve, open_for_approval
 from tollway.payments.ledger import PaymentRequest
-from tollway.pg.base import CardData, ChargeRequest, PgConnector, PgPayment
+from tollway.payments.pgsync import card_refusal
+from tollway.pg.base import CardData, ChargeRequest, PgConnector, PgError, PgPayment
 from tollway.services import Services
 
-CARD_REFUSED = "카드정보 인증에 실패하였습니다. {reason}"
+CARD_REFUSED = "카드정보 인증에 실패하였습니다."
+
+
+def refused(error: PgError) -> str:
+    return card_refusal(CARD_REFUSED, error)
 
 
 @dataclass(frozen=True, repr=False)
@@ -38,4 +43,4 @@ async def pay_key_in(services: Services, merchant_id: int, order: KeyInOrder) ->
     async def call(connector: PgConnector, charge: ChargeRequest, idempotency_key: str) -> PgPayment:
         return await connector.key_in(order.card, charge, idempotency_key=idempotency_key)
 
-    return await approve(services, payment, channel, order.request, call, options=order.options, refused=CARD_REFUSED)
+    return await approve(services, payment, channel, order.request, call, options=order.options, refused=refused)

@@ -67,6 +67,22 @@ def fail_reason(error: PgError) -> str:
     return f"[{error.code}] {error.message}"
 
 
+#: i'mport's own words for a card number the card company does not know (clients look for them)
+UNKNOWN_CARD_NUMBER = "유효하지않은 카드번호를 입력하셨습니다."
+
+
+def card_refusal(prefix: str, error: PgError, *, always: bool = False) -> str:
+    """The text for a key-in the PG refused: ``prefix`` (``"카드정보 인증에 실패하였습니다."``) and the
+    PG's reason, with i'mport's words for an unknown card number. A refusal about the amount or the
+    installments (``BELOW_MINIMUM_AMOUNT``…) is no failed card check: it says only what is wrong
+    (Toss's text), unless ``always``."""
+    if error.code == "INVALID_CARD_NUMBER":
+        return f"{prefix} {UNKNOWN_CARD_NUMBER} [{error.code}]"
+    if not always and ("AMOUNT" in error.code or "INSTALLMENT" in error.code):
+        return fail_reason(error)
+    return f"{prefix} {fail_reason(error)}"
+
+
 async def load_for_update(session: AsyncSession, payment_id: int) -> Payment:
     """The payment row, locked on PostgreSQL until commit (SQLite has one writer anyway)."""
     payment = await session.scalar(select(Payment).where(Payment.id == payment_id).with_for_update())

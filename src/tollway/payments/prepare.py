@@ -10,7 +10,7 @@ from tollway.clock import Clock
 from tollway.db.models import PaymentPrepare
 from tollway.errors import BusinessError, NotFound
 
-NOT_PREPARED = "사전등록된 결제정보가 존재하지 않습니다. (no prepared amount for merchant_uid {merchant_uid})"
+NOT_PREPARED = "사전등록된 결제정보가 존재하지 않습니다."
 ALREADY_PREPARED = (
     "이미 사전등록된 merchant_uid입니다. (merchant_uid {merchant_uid} is already prepared; "
     "use PUT /payments/prepare to change its amount)"
@@ -50,7 +50,7 @@ async def get_prepared(session: AsyncSession, merchant_id: int, merchant_uid: st
         )
     )
     if row is None:
-        raise NotFound(NOT_PREPARED.format(merchant_uid=merchant_uid))
+        raise NotFound(NOT_PREPARED, detail=f"no prepared amount for merchant_uid {merchant_uid[:40]!r}")
     return row
 
 

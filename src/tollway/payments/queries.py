@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tollway import v1texts
 from tollway.db.driver import Driver, Statement
 from tollway.db.engine import Reader
 from tollway.db.models import Payment, PaymentCancel, PgChannel
@@ -19,6 +20,8 @@ from tollway.payments.states import PaymentStatus
 from tollway.payments.v1 import CancelData, PagedPaymentsV1, PaymentData, PaymentV1, paged, payment_to_v1
 
 NOT_FOUND = "존재하지 않는 결제정보입니다."
+#: An unknown status segment (``/payments/status/x``, ``find``/``findAll`` with a status)
+UNKNOWN_STATUS = "지원되지 않는 상태값입니다."
 SORTINGS = ("-started", "started", "-paid", "paid", "-updated", "updated")
 STATUS_FILTERS = ("all", *(s.value for s in PaymentStatus))
 MAX_LIMIT = 1000
@@ -42,7 +45,7 @@ def parse_status(value: str | None, *, allow_all: bool = False) -> str | None:
         return None
     allowed = STATUS_FILTERS if allow_all else tuple(s.value for s in PaymentStatus)
     if value not in allowed:
-        raise InvalidRequest(f"유효하지 않은 payment_status입니다: {value!r} (expected one of {', '.join(allowed)})")
+        raise InvalidRequest(UNKNOWN_STATUS, detail=f"{value[:20]!r} is none of {', '.join(allowed)}")
     return None if value == "all" else value
 
 
@@ -50,7 +53,7 @@ def parse_sorting(value: str | None) -> str:
     if value is None or value == "":
         return "-started"
     if value not in SORTINGS:
-        raise InvalidRequest(f"유효하지 않은 sorting입니다: {value!r} (expected one of {', '.join(SORTINGS)})")
+        raise v1texts.invalid("sorting", f"{value[:20]!r} is none of {', '.join(SORTINGS)}")
     return value
 
 
@@ -75,9 +78,9 @@ def parse_page(page: int | None, limit: int | None) -> Page:
     page = 1 if page is None else page
     limit = 20 if limit is None else limit
     if page < 1:
-        raise InvalidRequest(f"page must be 1 or more (got {page})")
+        raise v1texts.invalid("page", "1 or more", v1texts.OUT_OF_RANGE)
     if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidRequest(f"limit must be between 1 and {MAX_LIMIT} (got {limit})")
+        raise v1texts.invalid("limit", f"between 1 and {MAX_LIMIT}", v1texts.OUT_OF_RANGE)
     return Page(page, limit)
 
 
@@ -161,10 +164,12 @@ async def lookup_many(
     """``GET /payments``: by imp_uid, and by merchant_uid (its latest payment), at most 100 in all."""
     if not imp_uids and not merchant_uids:
         raise InvalidRequest(
-            "imp_uid[] 또는 merchant_uid[] 중 하나 이상을 보내주세요. (give imp_uid[] and/or merchant_uid[])"
+            "imp_uid[] 또는 merchant_uid[] 중 하나 이상을 보내주세요.", detail="give imp_uid[] and/or merchant_uid[]"
         )
     if len(imp_uids) + len(merchant_uids) > MAX_MULTI:
-        raise InvalidRequest(f"한 번에 최대 {MAX_MULTI}건까지 조회할 수 있습니다. (at most {MAX_MULTI} ids per call)")
+        raise InvalidRequest(
+            f"한 번에 최대 {MAX_MULTI}건까지 조회할 수 있습니다.", detail=f"at most {MAX_MULTI} ids per call"
+        )
     payments: list[Payment] = []
     missing: list[str] = []
     if imp_uids:
@@ -203,10 +208,7 @@ async def _page_of(
     session: AsyncSession, query: Select[Payment], page: Page, sorting: str
 ) -> tuple[int, list[Payment]]:
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    if page.page > 1 and page.offset >= total:
-        raise InvalidRequest(
-            f"데이터 범위를 넘어선 page입니다. (page {page.page} is past the last page; total {total})"
-        )
+    v1texts.check_page(page.page, page.limit, total)
     rows = await session.scalars(query.order_by(*_order(sorting)).offset(page.offset).limit(page.limit))
     return total, list(rows)
 
@@ -239,9 +241,9 @@ async def by_status(
     until = until or now
     since = since or until - MAX_WINDOW
     if since > until:
-        raise InvalidRequest("from must not be later than to")
+        raise v1texts.invalid("from", "must not be later than to")
     if until - since > MAX_WINDOW:
-        raise InvalidRequest("from ~ to 구간은 최대 90일입니다. (the from..to window is at most 90 days)")
+        raise InvalidRequest("from ~ to 구간은 최대 90일입니다.", detail="the from..to window is at most 90 days")
     column = _TIME_COLUMNS[status or "all"]
     query = _scoped(merchant_id).where(column >= since, column <= until)
     if status is not None:

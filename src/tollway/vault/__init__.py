@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import os
 import secrets
 from pathlib import Path
@@ -96,7 +97,9 @@ class Vault:
             raise VaultError("the master key must be 32 bytes (base64 of 32 random bytes)")
         self._aead = AESGCM(master_key)
         self.key_id = master_key_id(master_key)
+        self._master = master_key
         self._data: dict[str, AESGCM] = {}
+        self._raw: dict[str, bytes] = {}
         self.active_key_id: str | None = None
 
     def __repr__(self) -> str:
@@ -117,12 +120,30 @@ class Vault:
     def install(self, data_keys: dict[str, bytes], active: str | None) -> None:
         """The data keys this process can open values with, and the one new values are sealed under."""
         self._data = {key_id: AESGCM(key) for key_id, key in data_keys.items()}
+        self._raw = dict(data_keys)
         if active is not None and active not in self._data:
             raise VaultError(f"the active data key {active} is not among the installed ones")
         self.active_key_id = active
 
     def knows(self, key_id: str) -> bool:
         return key_id in self._data or key_id == self.key_id
+
+    def pepper(self, purpose: str, key_id: str | None = None) -> tuple[str, bytes]:
+        """A secret key for keyed hashes (``HMAC(pepper, value)``), derived from a data key.
+
+        Without ``key_id``: from the active data key (the master key before a keyring is loaded),
+        returned with that key's id, which the hash must record. With ``key_id``: from that key,
+        so hashes made before a rotation keep verifying (retired data keys stay loaded).
+        Raises ``UnknownDataKey`` for a key this process has not loaded.
+        """
+        kid = key_id or self.active_key_id or self.key_id
+        if kid in self._raw:
+            base = self._raw[kid]
+        elif kid == self.key_id:
+            base = self._master
+        else:
+            raise UnknownDataKey(kid)
+        return kid, hmac.new(base, b"tollway-pepper:" + purpose.encode(), hashlib.sha256).digest()
 
     # -- values ---------------------------------------------------------------------------------
 
@@ -167,7 +188,7 @@ def load_master_key(env_value: str, key_file: Path, *, create: bool) -> bytes:
     if not create:
         raise VaultError(f"no master key: set TOLLWAY_MASTER_KEY or create {key_file}")
     key = os.urandom(32)
-    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(base64.b64encode(key).decode() + "\n")

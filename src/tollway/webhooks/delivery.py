@@ -26,10 +26,12 @@ from sqlalchemy import or_, select, update
 
 from tollway.clock import to_unix
 from tollway.db.models import WebhookAttempt, WebhookNotification
+from tollway.merchants.origins import sandbox_only
 from tollway.observability.logs import bound, new_request_id
 from tollway.observability.metrics import WEBHOOK_ATTEMPTS
 from tollway.services import Services
 from tollway.webhooks import outbox, signing
+from tollway.webhooks.urls import url_problem
 
 log = structlog.get_logger("tollway.webhooks")
 
@@ -49,6 +51,8 @@ BACKOFF = (
 )
 LEASE = timedelta(minutes=2)  # the default of TOLLWAY_WEBHOOK_LEASE_SECONDS
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+#: how long a deliverer trusts its answer to "is the installation sandbox-only?"
+SANDBOX_ONLY_TTL = 5.0
 
 
 def backoff(failed_attempts: int, rng: random.Random | None = None) -> timedelta:
@@ -73,6 +77,7 @@ class Deliverer:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:wh{id(self) % 1000}"
         self.concurrency = concurrency
         self.stats = DeliveryStats()
+        self._sandbox_only: tuple[bool, float] | None = None
 
     async def round(self) -> int:
         claimed = await self.claim(self.concurrency)
@@ -133,6 +138,18 @@ class Deliverer:
             await session.commit()
         return rows
 
+    async def private_allowed(self) -> bool:
+        """``TOLLWAY_WEBHOOK_ALLOW_PRIVATE``, or (unset) whether the installation is sandbox-only,
+        looked up at most every few seconds."""
+        setting = self.services.settings.webhook_allow_private
+        if setting is not None:
+            return setting
+        now = time.monotonic()
+        if self._sandbox_only is None or now - self._sandbox_only[1] > SANDBOX_ONLY_TTL:
+            async with self.services.sessions() as session:
+                self._sandbox_only = (await sandbox_only(session), now)
+        return self._sandbox_only[0]
+
     async def deliver(self, row: WebhookNotification, secrets: list[str]) -> None:
         services = self.services
         now = services.clock.now()
@@ -151,11 +168,18 @@ class Deliverer:
         status: int | None = None
         excerpt: str | None = None
         error: str | None = None
+        problem = url_problem(row.url)
+        if problem is not None:  # no attempt can ever succeed: failed at once, with the reason
+            await self._record(row, now, None, 0, None, f"invalid URL: {problem}", permanent=True)
+            return
         try:
-            response = await services.http.post(row.url, content=body, headers=headers, timeout=TIMEOUT)
+            http = services.http if await self.private_allowed() else services.webhook_http
+            response = await http.post(row.url, content=body, headers=headers, timeout=TIMEOUT)
             status = response.status_code
             excerpt = response.text[:200]
         except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"[:300]
+        except (ValueError, OSError) as exc:  # what the transport raises for a URL it cannot use
             error = f"{type(exc).__name__}: {exc}"[:300]
         latency = int((time.monotonic() - started) * 1000)
         await self._record(row, now, status, latency, excerpt, error)
@@ -168,6 +192,8 @@ class Deliverer:
         latency_ms: int,
         excerpt: str | None,
         error: str | None,
+        *,
+        permanent: bool = False,
     ) -> None:
         ok = status is not None and 200 <= status < 300
         attempts = row.attempts + 1
@@ -175,7 +201,7 @@ class Deliverer:
             values = {"state": "delivered", "delivered_at": at, "last_error": None}
             self.stats.delivered += 1
             WEBHOOK_ATTEMPTS.labels("delivered").inc()
-        elif attempts >= row.max_attempts:
+        elif permanent or attempts >= row.max_attempts:
             values = {"state": "failed", "last_error": error or f"HTTP {status}"}
             self.stats.failed += 1
             WEBHOOK_ATTEMPTS.labels("failed").inc()

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tollway.db.models import WebhookNotification, WebhookSettings
 from tollway.errors import InvalidRequest
 from tollway.webhooks.outbox import DEFAULT_ATTEMPTS, new_webhook_id
+from tollway.webhooks.urls import url_problem
 
 MAX_ATTEMPTS = 12
 FORMATS = ("json", "form")
@@ -28,8 +28,7 @@ class Change:
 
 def check_url(url: str) -> str:
     url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 500:
+    if url_problem(url) is not None or len(url) > 500:
         raise InvalidRequest(
             "웹훅 URL은 http:// 또는 https:// 로 시작해야 합니다.", detail=f"not a webhook URL: {url!r}"
         )

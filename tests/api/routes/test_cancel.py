@@ -11,6 +11,7 @@ import pytest
 
 from tests.api.routes.pg_helpers import DECLINE, onetime, sandbox_ledger, v1_client
 from tests.conftest import MerchantFixture
+from tests.v1_text import korean_only, said
 from tollway.clock import ManualClock
 from tollway.pg.base import PgUnknown
 from tollway.pg.toss.connector import TossConnector
@@ -83,8 +84,10 @@ async def test_checksum_mismatch_and_over_refunds_change_nothing(
 ) -> None:
     async with v1_client(live, merchant) as api:
         paid = await pay(api)
-        answer = (await api.post(CANCEL, json={"imp_uid": paid["imp_uid"], **body})).json()
-        assert answer["code"] == 1 and message in answer["message"] and answer["response"] is None
+        refused = await api.post(CANCEL, json={"imp_uid": paid["imp_uid"], **body})
+        answer = refused.json()
+        assert answer["code"] == 1 and message in said(refused) and answer["response"] is None
+        assert korean_only(answer["message"])
         after = (await api.get(f"/payments/{paid['imp_uid']}")).json()["response"]
     assert (after["status"], after["cancel_amount"], after["cancel_history"]) == ("paid", 0, [])
     doc = await sandbox_payment(live, paid["imp_uid"])
@@ -123,11 +126,14 @@ async def test_another_merchant_s_payment_cannot_be_cancelled(
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ({}, "imp_uid or merchant_uid is required"),
-        ({"imp_uid": "x", "amount": "1000"}, "amount: must be an integer number of KRW, not a string"),
-        ({"imp_uid": "x", "amount": -1}, "amount"),
-        ({"imp_uid": "x", "refund_holder": "홍길동"}, "refund_holder, refund_bank and refund_account go together"),
-        ({"imp_uid": "x", "refund_holder": "a", "refund_bank": "999", "refund_account": "1"}, "refund_bank"),
+        ({}, "imp_uid 또는 merchant_uid 중 하나를 지정해주셔야합니다."),
+        ({"imp_uid": "x", "amount": "1000"}, "amount는 정수여야 합니다."),
+        ({"imp_uid": "x", "amount": -1}, "amount의 값이 허용 범위를 벗어났습니다."),
+        ({"imp_uid": "x", "refund_holder": "홍길동"}, "refund_bank 파라메터가 누락되었습니다."),
+        (
+            {"imp_uid": "x", "refund_holder": "a", "refund_bank": "999", "refund_account": "1"},
+            "refund_bank 파라메터가 올바르지 않습니다.",
+        ),
     ],
 )
 async def test_bad_cancel_input_is_a_400(
@@ -135,21 +141,24 @@ async def test_bad_cancel_input_is_a_400(
 ) -> None:
     async with v1_client(live, merchant) as api:
         answer = await api.post(CANCEL, json=body)
-    assert answer.status_code == 400 and answer.json()["code"] == 1 and expected in answer.json()["message"]
+    assert answer.status_code == 400 and answer.json()["code"] == 1 and answer.json()["message"] == expected
 
 
 async def test_tax_free_above_the_cancel_amount_is_refused(live: str, merchant: MerchantFixture) -> None:
     async with v1_client(live, merchant) as api:
         paid = await pay(api)
         answer = await api.post(CANCEL, json={"imp_uid": paid["imp_uid"], "amount": 1000, "tax_free": 2000})
-    assert answer.status_code == 400 and "tax_free (2000) cannot exceed" in answer.json()["message"]
+    assert answer.status_code == 400 and "tax_free: 2000 cannot exceed" in said(answer)
+    assert answer.json()["message"] == "tax_free 파라메터가 올바르지 않습니다."
 
 
 async def test_a_failed_payment_cannot_be_cancelled(live: str, merchant: MerchantFixture) -> None:
     async with v1_client(live, merchant) as api:
         failed = (await api.post("/subscribe/payments/onetime", json=onetime(card=DECLINE))).json()["response"]
-        answer = (await api.post(CANCEL, json={"imp_uid": failed["imp_uid"]})).json()
-    assert answer["code"] == 1 and "failed" in answer["message"]
+        refused = await api.post(CANCEL, json={"imp_uid": failed["imp_uid"]})
+    answer = refused.json()
+    assert answer["code"] == 1 and "failed" in said(refused)  # an explicit imp_uid keeps the "not paid" text
+    assert answer["message"] == "결제완료 상태가 아닌 결제건은 취소할 수 없습니다."
 
 
 async def test_concurrent_cancels_refund_once(live: str, merchant: MerchantFixture) -> None:
@@ -200,10 +209,10 @@ async def test_a_cancel_without_an_answer_is_reconciled(
     async with v1_client(live, merchant) as api:
         paid = await pay(api)
         monkeypatch.setattr(TossConnector, "cancel", cancel_then_lose_the_answer)
-        lost = (await api.post(CANCEL, json={"imp_uid": paid["imp_uid"], "amount": 3000})).json()
-        assert lost["code"] == -1 and "reconciled" in lost["message"]
-        busy = (await api.post(CANCEL, json={"imp_uid": paid["imp_uid"], "amount": 1000})).json()
-        assert busy["code"] == 1 and "in progress" in busy["message"]  # no second refund while unknown
+        lost = await api.post(CANCEL, json={"imp_uid": paid["imp_uid"], "amount": 3000})
+        assert lost.json()["code"] == -1 and "reconciled" in said(lost)
+        busy = await api.post(CANCEL, json={"imp_uid": paid["imp_uid"], "amount": 1000})
+        assert busy.json()["code"] == 1 and "in progress" in said(busy)  # no second refund while unknown
         monkeypatch.setattr(TossConnector, "cancel", real_cancel)
         clock.advance(seconds=services.settings.reconcile_after_seconds + 1)
         report = await reconcile(services)

@@ -7,6 +7,7 @@ import pytest
 
 from tests.conftest import MerchantFixture, count_rows, make_merchant
 from tests.ledger_helpers import get_row, seed_payment
+from tests.v1_text import korean_only, said
 from tollway.clock import ManualClock
 from tollway.services import Services
 
@@ -174,9 +175,11 @@ class TestFind:
     ) -> None:
         await seed_payment(services, merchant.id, "o")
         answer = await client.get("/payments/find/o/undefined", headers=auth)
-        assert answer.status_code == 400 and "ready, paid, failed, cancelled" in answer.json()["message"]
+        assert answer.status_code == 400 and "ready, paid, failed, cancelled" in said(answer)
+        assert answer.json()["message"] == "지원되지 않는 상태값입니다."
         answer = await client.get("/payments/find/o?sorting=newest", headers=auth)
-        assert answer.status_code == 400 and "-started" in answer.json()["message"]
+        assert answer.status_code == 400 and "-started" in said(answer)
+        assert answer.json()["message"] == "sorting 파라메터가 올바르지 않습니다."
 
     async def test_find_all_pages(
         self, client: httpx.AsyncClient, services: Services, merchant: MerchantFixture, auth: dict[str, str]
@@ -224,12 +227,15 @@ class TestByStatus:
     @pytest.mark.parametrize(
         ("path", "expected"),
         [
-            ("/payments/status/unpaid", "expected one of all, ready, paid"),
-            ("/payments/status/paid?limit=1001", "limit must be between 1 and 1000"),
-            ("/payments/status/paid?limit=abc", "limit"),
-            ("/payments/status/paid?page=0", "page must be 1 or more"),
-            ("/payments/status/paid?from=0&to=99999999", "90"),
-            ("/payments/status/paid?page=2", "past the last page"),
+            ("/payments/status/unpaid", "지원되지 않는 상태값입니다. | 'unpaid' is none of all, ready, paid"),
+            ("/payments/status/paid?limit=1001", "limit의 값이 허용 범위를 벗어났습니다."),
+            ("/payments/status/paid?limit=abc", "limit는 정수여야 합니다."),
+            ("/payments/status/paid?page=0", "page의 값이 허용 범위를 벗어났습니다."),
+            ("/payments/status/paid?page=10000000000000000000000", "page의 값이 허용 범위를 벗어났습니다."),
+            ("/payments/status/paid?from=0&to=99999999", "90일"),
+            ("/payments/status/paid?from=1e308", "from는 정수여야 합니다."),
+            ("/payments/status/paid?to=99999999999999999999", "to의 값이 허용 범위를 벗어났습니다."),
+            ("/payments/status/paid?page=2", "데이터 범위를 넘어선 page입니다. | page 2 is past the last page"),
         ],
     )
     async def test_bad_parameters_are_400_saying_what_was_expected(
@@ -238,7 +244,8 @@ class TestByStatus:
         answer = await client.get(path, headers=auth)
         assert answer.status_code == 400
         body = answer.json()
-        assert body["code"] != 0 and body["response"] is None and expected in body["message"]
+        assert body["code"] != 0 and body["response"] is None and expected in said(answer)
+        assert korean_only(body["message"])
 
 
 class TestPrepare:
@@ -270,18 +277,24 @@ class TestPrepare:
         answer = await client.post("/payments/prepare", json={"merchant_uid": "o", "amount": "39000"}, headers=auth)
         assert answer.status_code == 400
         body = answer.json()
-        assert body["code"] != 0 and "amount" in body["message"] and "not a string" in body["message"]
+        assert body["code"] != 0 and body["message"] == "amount는 정수여야 합니다." and "not a string" in said(answer)
         assert await count_rows(services, "payment_prepares") == 0
 
     @pytest.mark.parametrize(
         ("body", "expected"),
         [
-            ({"amount": 1000}, "merchant_uid is required"),
-            ({"merchant_uid": "o"}, "amount is required"),
-            ({"merchant_uid": "o", "amount": 10.5}, "amount"),
-            ({"merchant_uid": "o", "amount": True}, "not a boolean"),
-            ({"merchant_uid": "o", "amount": -1}, "amount"),
-            ({"merchant_uid": "x" * 41, "amount": 1}, "merchant_uid"),
+            ({"amount": 1000}, "merchant_uid 파라메터가 누락되었습니다."),
+            ({"merchant_uid": "o"}, "amount 파라메터가 누락되었습니다."),
+            ({"merchant_uid": "o", "amount": 10.5}, "amount는 정수여야 합니다."),
+            (
+                {"merchant_uid": "o", "amount": True},
+                "amount는 정수여야 합니다. | amount: must be an integer, not a boolean",
+            ),
+            ({"merchant_uid": "o", "amount": -1}, "amount의 값이 허용 범위를 벗어났습니다."),
+            ({"merchant_uid": "o", "amount": 2**64}, "amount의 값이 허용 범위를 벗어났습니다."),
+            ({"merchant_uid": "o", "amount": 1e308}, "amount의 값이 허용 범위를 벗어났습니다."),
+            ({"merchant_uid": "x" * 41, "amount": 1}, "merchant_uid는 최대 40자까지 입력할 수 있습니다."),
+            ({"merchant_uid": "a\nb", "amount": 1}, "merchant_uid에 사용할 수 없는 문자가 포함되어 있습니다."),
         ],
     )
     async def test_bad_bodies_are_400_and_change_nothing(
@@ -293,7 +306,7 @@ class TestPrepare:
         expected: str,
     ) -> None:
         answer = await client.post("/payments/prepare", json=body, headers=auth)
-        assert answer.status_code == 400 and expected in answer.json()["message"]
+        assert answer.status_code == 400 and said(answer).startswith(expected)
         assert await count_rows(services, "payment_prepares") == 0
 
     async def test_preparing_twice_is_refused_and_keeps_the_first_amount(
@@ -301,11 +314,13 @@ class TestPrepare:
     ) -> None:
         await client.post("/payments/prepare", json={"merchant_uid": "o", "amount": 1000}, headers=auth)
         again = await client.post("/payments/prepare", json={"merchant_uid": "o", "amount": 2000}, headers=auth)
-        assert again.status_code == 200 and again.json()["code"] == 1 and "PUT" in again.json()["message"]
+        assert again.status_code == 200 and again.json()["code"] == 1 and "PUT" in said(again)
         assert (await client.get("/payments/prepare/o", headers=auth)).json()["response"]["amount"] == 1000
 
     async def test_unknown_prepare_is_404(self, client: httpx.AsyncClient, auth: dict[str, str]) -> None:
-        assert (await client.get("/payments/prepare/none", headers=auth)).status_code == 404
+        unknown = await client.get("/payments/prepare/none", headers=auth)
+        assert unknown.status_code == 404
+        assert unknown.json() == {"code": -1, "message": "사전등록된 결제정보가 존재하지 않습니다.", "response": None}
         put = await client.put("/payments/prepare", json={"merchant_uid": "none", "amount": 1}, headers=auth)
         assert put.status_code == 404
 

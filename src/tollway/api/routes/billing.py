@@ -7,11 +7,24 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from tollway import v1texts
 from tollway.api.body import body_docs, read_body
 from tollway.api.card_input import card_data
 from tollway.api.charge_input import charge_options, check_terms, payment_request
 from tollway.api.deps import PrincipalDep, ServicesDep
 from tollway.api.envelope import Envelope, ok
+from tollway.api.fields import (
+    CUSTOMER_UID_MAX,
+    MAX_UNIX,
+    NO_CONTROLS,
+    CustomerUidPath,
+    LimitQuery,
+    MerchantUidPath,
+    PageQuery,
+    UnixQuery,
+    array_query,
+    check_ids,
+)
 from tollway.api.query import query_list
 from tollway.api.schemas import (
     AgainBody,
@@ -23,7 +36,7 @@ from tollway.api.schemas import (
     UnscheduleBody,
 )
 from tollway.billing import customers, schedules, testclock
-from tollway.errors import InvalidRequest, NotFound
+from tollway.errors import NotFound
 from tollway.payments.pgsync import cancels_of
 from tollway.payments.queries import parse_page
 from tollway.payments.v1 import PagedPaymentsV1, PaymentV1, payment_to_v1
@@ -44,7 +57,7 @@ _SCHEDULES: dict[int | str, dict[str, Any]] = {200: {"model": Envelope[schedules
 
 def registration(customer_uid: str, body: CardFields, **extra: Any) -> customers.Registration:
     if not body.card_number or not body.expiry:
-        raise InvalidRequest("card_number and expiry are required to register a card")
+        raise v1texts.invalid("card_number" if not body.card_number else "expiry", "required", v1texts.MISSING)
     return customers.Registration(
         customer_uid=customer_uid, card=card_data(body.card_number, body.expiry, body.birth, body.pwd_2digit), **extra
     )
@@ -67,15 +80,18 @@ async def payment_v1(services: Services, payment: Any) -> PaymentV1:
     responses={
         200: {"model": Envelope[list[customers.CustomerV1]]},
         207: {"model": Envelope[list[customers.CustomerV1]]},
+        400: {"model": Envelope[None]},
         404: {"model": Envelope[None]},
     },
+    openapi_extra={"parameters": [array_query("customer_uid", CUSTOMER_UID_MAX)]},
 )
 async def many_customers(request: Request, principal: PrincipalDep, services: ServicesDep) -> Response:
     uids = query_list(request.query_params, "customer_uid")
     if not uids:
-        raise InvalidRequest("customer_uid[] is required")
+        raise v1texts.invalid("customer_uid", "give customer_uid[] at least once", v1texts.MISSING)
     if len(uids) > 100:
-        raise InvalidRequest("at most 100 customer_uid per call")
+        raise v1texts.invalid("customer_uid", "at most 100 per call")
+    check_ids("customer_uid", uids, CUSTOMER_UID_MAX)
     found, partial = await customers.many(services, principal.merchant_id, uids)
     if not found:
         raise NotFound("요청하신 customer_uid로 등록된 정보를 찾을 수 없습니다.")
@@ -91,7 +107,7 @@ async def many_customers(request: Request, principal: PrincipalDep, services: Se
     openapi_extra=body_docs(CustomerBody),
 )
 async def register_customer(
-    customer_uid: str, request: Request, principal: PrincipalDep, services: ServicesDep
+    customer_uid: CustomerUidPath, request: Request, principal: PrincipalDep, services: ServicesDep
 ) -> Response:
     body = await read_body(request, CustomerBody)
     fields = customers.CustomerFields(
@@ -106,7 +122,7 @@ async def register_customer(
 
 
 @router.get("/subscribe/customers/{customer_uid}", summary="빌링키 정보 조회", responses=_CUSTOMER)
-async def get_customer(customer_uid: str, principal: PrincipalDep, services: ServicesDep) -> Response:
+async def get_customer(customer_uid: CustomerUidPath, principal: PrincipalDep, services: ServicesDep) -> Response:
     return ok(customers.customer_to_v1(await customers.get_customer(services, principal.merchant_id, customer_uid)))
 
 
@@ -118,7 +134,7 @@ async def get_customer(customer_uid: str, principal: PrincipalDep, services: Ser
     responses=_CUSTOMER,
 )
 async def delete_customer(
-    customer_uid: str,
+    customer_uid: CustomerUidPath,
     principal: PrincipalDep,
     services: ServicesDep,
     force: Annotated[bool, Query(description="revoke pending schedules too")] = False,
@@ -135,7 +151,7 @@ async def delete_customer(
     responses={200: {"model": Envelope[PagedPaymentsV1]}, 404: {"model": Envelope[None]}},
 )
 async def customer_payments(
-    customer_uid: str, principal: PrincipalDep, services: ServicesDep, page: int | None = None
+    customer_uid: CustomerUidPath, principal: PrincipalDep, services: ServicesDep, page: PageQuery = None
 ) -> Response:
     return ok(await customers.payments_of(services, principal.merchant_id, customer_uid, parse_page(page, 20)))
 
@@ -146,7 +162,8 @@ async def customer_payments(
 @router.post(
     "/subscribe/payments/again",
     summary="저장된 빌링키로 재결제",
-    description='A decline answers `code 0` with `status: "failed"`; an unknown customer_uid answers `code -1`.',
+    description='A decline answers `code 0` with `status: "failed"`; an unknown customer_uid answers `code 1` '
+    '("등록되지 않은 구매자입니다.").',
     responses={200: {"model": Envelope[PaymentV1]}},
     openapi_extra=body_docs(AgainBody),
 )
@@ -170,7 +187,7 @@ async def again(request: Request, principal: PrincipalDep, services: ServicesDep
     description="Registers every schedule or none. Without a stored key for `customer_uid`, send the card "
     "fields and it is registered first. JSON bodies only (schedules is an array of objects).",
     responses={200: {"model": Envelope[list[schedules.ScheduleV1]]}},
-    openapi_extra=body_docs(ScheduleBody),
+    openapi_extra=body_docs(ScheduleBody, form=False),
 )
 async def schedule(request: Request, principal: PrincipalDep, services: ServicesDep) -> Response:
     body = await read_body(request, ScheduleBody)
@@ -226,12 +243,13 @@ def _range(since: int | None, until: int | None, alt_since: int | None, alt_unti
     start = since if since is not None else alt_since
     end = until if until is not None else alt_until
     if start is None or end is None:
-        raise InvalidRequest("the time range is required: schedule_from and schedule_to (or from and to), UNIX s")
+        missing = "schedule_from" if start is None else "schedule_to"
+        raise v1texts.invalid(missing, "schedule_from and schedule_to (or from and to), UNIX s", v1texts.MISSING)
     return start, end
 
 
-FromQ = Annotated[int | None, Query(alias="from")]
-ToQ = Annotated[int | None, Query(alias="to")]
+FromQ = Annotated[int | None, Query(alias="from", ge=0, le=MAX_UNIX)]
+ToQ = Annotated[int | None, Query(alias="to", ge=0, le=MAX_UNIX)]
 
 
 @router.get(
@@ -243,15 +261,15 @@ ToQ = Annotated[int | None, Query(alias="to")]
 async def list_schedules(
     principal: PrincipalDep,
     services: ServicesDep,
-    schedule_from: int | None = None,
-    schedule_to: int | None = None,
+    schedule_from: UnixQuery = None,
+    schedule_to: UnixQuery = None,
     since: FromQ = None,
     until: ToQ = None,
-    schedule_status: str | None = None,
-    page: int = 1,
-    limit: int = 20,
-    sorting: str | None = None,
-    customer_uid: str | None = None,
+    schedule_status: Annotated[str | None, Query(max_length=16)] = None,
+    page: PageQuery = None,
+    limit: LimitQuery = None,
+    sorting: Annotated[str | None, Query(max_length=16)] = None,
+    customer_uid: Annotated[str | None, Query(max_length=CUSTOMER_UID_MAX, pattern=NO_CONTROLS)] = None,
 ) -> Response:
     start, end = _range(schedule_from, schedule_to, since, until)
     return ok(
@@ -261,8 +279,8 @@ async def list_schedules(
             since=start,
             until=end,
             status=schedules.parse_status(schedule_status),
-            page=page,
-            limit=limit,
+            page=page or 1,
+            limit=limit or 20,
             oldest_first=sorting == "scheduled",
             customer_uid=customer_uid,
         )
@@ -281,7 +299,12 @@ async def list_schedules(
     responses=_SCHEDULES,
 )
 async def customer_schedules(
-    request: Request, customer_uid: str, principal: PrincipalDep, services: ServicesDep, page: int = 1
+    request: Request,
+    customer_uid: CustomerUidPath,
+    principal: PrincipalDep,
+    services: ServicesDep,
+    page: PageQuery = None,
+    limit: LimitQuery = None,
 ) -> Response:
     q = request.query_params
 
@@ -289,8 +312,8 @@ async def customer_schedules(
         for name in names:
             value = q.get(name)
             if value not in (None, ""):
-                if not value.lstrip("-").isdigit():
-                    raise InvalidRequest(f"{name} must be UNIX seconds")
+                if not value.isdigit() or len(value) > 12 or int(value) > MAX_UNIX:
+                    raise v1texts.invalid(name, "UNIX seconds", v1texts.INTEGER)
                 return int(value)
         return None
 
@@ -303,15 +326,15 @@ async def customer_schedules(
             since=start,
             until=end,
             status=schedules.parse_status(status),
-            page=page,
-            limit=int(q.get("limit") or 20),
+            page=page or 1,
+            limit=limit or 20,
             customer_uid=customer_uid,
         )
     )
 
 
 @router.get("/subscribe/payments/schedule/{merchant_uid}", summary="예약결제 단건 조회", responses=_SCHEDULE)
-async def get_schedule(merchant_uid: str, principal: PrincipalDep, services: ServicesDep) -> Response:
+async def get_schedule(merchant_uid: MerchantUidPath, principal: PrincipalDep, services: ServicesDep) -> Response:
     return ok(schedules.schedule_to_v1(await schedules.get(services, principal.merchant_id, merchant_uid)))
 
 
@@ -322,7 +345,7 @@ async def get_schedule(merchant_uid: str, principal: PrincipalDep, services: Ser
     openapi_extra=body_docs(ScheduleAtBody),
 )
 async def change_schedule(
-    merchant_uid: str, request: Request, principal: PrincipalDep, services: ServicesDep
+    merchant_uid: MerchantUidPath, request: Request, principal: PrincipalDep, services: ServicesDep
 ) -> Response:
     body = await read_body(request, ScheduleAtBody)
     changed = await schedules.change_time(services, principal.merchant_id, merchant_uid, body.schedule_at, rearm=False)
@@ -335,7 +358,9 @@ async def change_schedule(
     responses=_SCHEDULE,
     openapi_extra=body_docs(ScheduleAtBody),
 )
-async def reschedule(merchant_uid: str, request: Request, principal: PrincipalDep, services: ServicesDep) -> Response:
+async def reschedule(
+    merchant_uid: MerchantUidPath, request: Request, principal: PrincipalDep, services: ServicesDep
+) -> Response:
     body = await read_body(request, ScheduleAtBody)
     changed = await schedules.change_time(services, principal.merchant_id, merchant_uid, body.schedule_at, rearm=True)
     return ok(changed)
@@ -346,7 +371,7 @@ async def reschedule(merchant_uid: str, request: Request, principal: PrincipalDe
     summary="실패 또는 취소된 예약결제 즉시 재시도",
     responses={200: {"model": Envelope[PaymentV1]}},
 )
-async def retry_schedule(merchant_uid: str, principal: PrincipalDep, services: ServicesDep) -> Response:
+async def retry_schedule(merchant_uid: MerchantUidPath, principal: PrincipalDep, services: ServicesDep) -> Response:
     payment = await schedules.retry(services, principal.merchant_id, merchant_uid)
     return ok(await payment_v1(services, payment))
 

@@ -10,14 +10,17 @@ from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
 from tollway.api.deps import ServicesDep
+from tollway.api.headers import window_policy
 from tollway.checkout import flow, pages
 from tollway.checkout.params import ParamError
+from tollway.merchants.origins import origin_of
 from tollway.services import Services
 
 router = APIRouter(include_in_schema=False)
 STATIC = resources.files("tollway.checkout") / "static"
 SDK = (STATIC / "iamport.js").read_text()
 HANDOFF = (STATIC / "handoff.js").read_text()
+RESULT = (STATIC / "result.js").read_text()
 MAX_SESSION_BODY = 64 * 1024
 
 
@@ -28,6 +31,11 @@ async def sdk() -> Response:
         media_type="text/javascript; charset=utf-8",
         headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
     )
+
+
+@router.get("/checkout/result.js")
+async def result_script() -> Response:
+    return Response(RESULT, media_type="text/javascript; charset=utf-8", headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/checkout/handoff.js")
@@ -115,9 +123,9 @@ async def window(token: str, request: Request, services: ServicesDep) -> Respons
         return pages.not_found()
     row = loaded.session
     if row.state != "open":
-        return _deliver(loaded, await flow.stored_result(services, loaded))
+        return _deliver(services, loaded, await flow.stored_result(services, loaded))
     if flow.expired(services, loaded):
-        return _deliver(loaded, await flow.expire(services, loaded))
+        return _deliver(services, loaded, await flow.expire(services, loaded))
     here = _here(request, f"/checkout/{token}")
     params = {**json.loads(row.pg_params), "successUrl": f"{here}/success", "failUrl": f"{here}/fail"}
     call = {
@@ -128,7 +136,15 @@ async def window(token: str, request: Request, services: ServicesDep) -> Respons
         "failUrl": f"{here}/fail",
     }
     handoff = _here(request, "/checkout/handoff.js")
-    return pages.handoff(_sdk_url(services, request, loaded.channel.sandbox), call, handoff)
+    return _framed(services, loaded, pages.handoff(_sdk_url(services, request, loaded.channel.sandbox), call, handoff))
+
+
+def _framed(services: Services, loaded: flow.Window, response: Response) -> Response:
+    """The window's CSP: the PG's sources, framed by the merchant's allowed origins (any when none)."""
+    sandbox = services.settings.resolved_sandbox_url()
+    extra = () if services.settings.sandbox_enabled else (origin_of(sandbox) or sandbox,)
+    response.headers["Content-Security-Policy"] = window_policy(loaded.origins, extra)
+    return response
 
 
 @router.get("/checkout/{token}/success")
@@ -137,7 +153,7 @@ async def success(token: str, request: Request, services: ServicesDep) -> Respon
     loaded = await flow.load(services, token)
     if loaded is None:
         return pages.not_found()
-    return _deliver(loaded, await flow.finish_success(services, loaded, dict(request.query_params)))
+    return _deliver(services, loaded, await flow.finish_success(services, loaded, dict(request.query_params)))
 
 
 @router.get("/checkout/{token}/fail")
@@ -147,9 +163,14 @@ async def fail(token: str, request: Request, services: ServicesDep) -> Response:
     if loaded is None:
         return pages.not_found()
     query = request.query_params
-    return _deliver(loaded, await flow.finish_fail(services, loaded, query.get("code", ""), query.get("message", "")))
+    return _deliver(
+        services, loaded, await flow.finish_fail(services, loaded, query.get("code", ""), query.get("message", ""))
+    )
 
 
-def _deliver(loaded: flow.Window, result: dict[str, Any]) -> Response:
+def _deliver(services: Services, loaded: flow.Window, result: dict[str, Any]) -> Response:
+    """The result: to ``m_redirect_url`` while the window is valid; a page once it has expired (the
+    gateway never keeps redirecting anyone to a URL a stranger once gave it)."""
     row = loaded.session
-    return pages.deliver(row.mode, row.origin, row.redirect_url, result)
+    redirect_url = None if flow.expired(services, loaded) else row.redirect_url
+    return _framed(services, loaded, pages.deliver(row.mode, row.origin, redirect_url, result))

@@ -8,6 +8,18 @@ from starlette.responses import Response
 from tollway.api.body import body_docs, read_body
 from tollway.api.deps import PrincipalDep, ReadSessionDep, ServicesDep, SessionDep
 from tollway.api.envelope import Envelope, ok
+from tollway.api.fields import (
+    IMP_UID_MAX,
+    MAX_UNIX,
+    MERCHANT_UID_MAX,
+    ImpUidPath,
+    LimitQuery,
+    MerchantUidPath,
+    PageQuery,
+    StatusPath,
+    array_query,
+    check_ids,
+)
 from tollway.api.query import query_list
 from tollway.api.schemas import BalanceV1, CancelBody, PrepareBody
 from tollway.clock import from_unix
@@ -23,9 +35,11 @@ from tollway.pg.toss.connector import TossConnector
 
 router = APIRouter(tags=["payments"])
 
-Sorting = Annotated[str | None, Query(description="-started (default), started, -paid, paid, -updated, updated")]
-PageQ = Annotated[int | None, Query(description="1부터 시작. 기본값 1")]
-LimitQ = Annotated[int | None, Query(description="최대 1000건, 기본값 20건")]
+Sorting = Annotated[
+    str | None, Query(max_length=16, description="-started (default), started, -paid, paid, -updated, updated")
+]
+PageQ = PageQuery
+LimitQ = LimitQuery
 _PAGED: dict[int | str, dict[str, Any]] = {
     200: {"model": Envelope[PagedPaymentsV1]},
     400: {"model": Envelope[None]},
@@ -36,14 +50,18 @@ _ONE: dict[int | str, dict[str, Any]] = {200: {"model": Envelope[PaymentV1]}, 40
 
 @router.get("/payments/status/{payment_status}", summary="상태별 결제내역 조회", responses=_PAGED)
 async def by_status(
-    payment_status: str,
+    payment_status: StatusPath,
     principal: PrincipalDep,
     session: ReadSessionDep,
     services: ServicesDep,
     page: PageQ = None,
     limit: LimitQ = None,
-    since: Annotated[int | None, Query(alias="from", description="UNIX s, inclusive; default to - 90 days")] = None,
-    until: Annotated[int | None, Query(alias="to", description="UNIX s, inclusive; default now")] = None,
+    since: Annotated[
+        int | None, Query(alias="from", ge=0, le=MAX_UNIX, description="UNIX s, inclusive; default to - 90 days")
+    ] = None,
+    until: Annotated[
+        int | None, Query(alias="to", ge=0, le=MAX_UNIX, description="UNIX s, inclusive; default now")
+    ] = None,
     sorting: Sorting = None,
 ) -> Response:
     status = queries.parse_status(payment_status, allow_all=True)
@@ -76,7 +94,7 @@ async def _find(
 
 @router.get("/payments/find/{merchant_uid}", summary="merchant_uid로 결제내역 조회", responses=_ONE)
 async def find(
-    merchant_uid: str, principal: PrincipalDep, session: ReadSessionDep, sorting: Sorting = None
+    merchant_uid: MerchantUidPath, principal: PrincipalDep, session: ReadSessionDep, sorting: Sorting = None
 ) -> Response:
     return await _find(principal, session, merchant_uid, None, sorting)
 
@@ -87,8 +105,8 @@ async def find(
     responses=_ONE,
 )
 async def find_with_status(
-    merchant_uid: str,
-    payment_status: str,
+    merchant_uid: MerchantUidPath,
+    payment_status: StatusPath,
     principal: PrincipalDep,
     session: ReadSessionDep,
     sorting: Sorting = None,
@@ -99,7 +117,7 @@ async def find_with_status(
 async def _find_all(
     principal: PrincipalDep,
     session: ReadSessionDep,
-    merchant_uid: str,
+    merchant_uid: MerchantUidPath,
     status: str | None,
     page: int | None,
     limit: int | None,
@@ -118,7 +136,7 @@ async def _find_all(
 
 @router.get("/payments/findAll/{merchant_uid}", summary="merchant_uid로 결제내역 전체 조회", responses=_PAGED)
 async def find_all(
-    merchant_uid: str,
+    merchant_uid: MerchantUidPath,
     principal: PrincipalDep,
     session: ReadSessionDep,
     page: PageQ = None,
@@ -134,8 +152,8 @@ async def find_all(
     responses=_PAGED,
 )
 async def find_all_with_status(
-    merchant_uid: str,
-    payment_status: str,
+    merchant_uid: MerchantUidPath,
+    payment_status: StatusPath,
     principal: PrincipalDep,
     session: ReadSessionDep,
     page: PageQ = None,
@@ -184,7 +202,7 @@ async def change_prepare(
     summary="사전등록된 결제금액 조회",
     responses={200: {"model": Envelope[PrepareV1]}, 404: {"model": Envelope[None]}},
 )
-async def get_prepare(merchant_uid: str, principal: PrincipalDep, session: ReadSessionDep) -> Response:
+async def get_prepare(merchant_uid: MerchantUidPath, principal: PrincipalDep, session: ReadSessionDep) -> Response:
     return ok(prepare_to_v1(await prepared.get_prepared(session, principal.merchant_id, merchant_uid)))
 
 
@@ -196,13 +214,18 @@ async def get_prepare(merchant_uid: str, principal: PrincipalDep, session: ReadS
     responses={
         200: {"model": Envelope[list[PaymentV1]]},
         207: {"model": Envelope[list[PaymentV1]]},
+        400: {"model": Envelope[None]},
         404: {"model": Envelope[None]},
     },
+    openapi_extra={"parameters": [array_query("imp_uid", IMP_UID_MAX), array_query("merchant_uid", MERCHANT_UID_MAX)]},
 )
 async def many(request: Request, principal: PrincipalDep, session: ReadSessionDep) -> Response:
     params = request.query_params
     result = await queries.lookup_many(
-        session, principal.merchant_id, query_list(params, "imp_uid"), query_list(params, "merchant_uid")
+        session,
+        principal.merchant_id,
+        check_ids("imp_uid", query_list(params, "imp_uid"), IMP_UID_MAX),
+        check_ids("merchant_uid", query_list(params, "merchant_uid"), MERCHANT_UID_MAX),
     )
     if not result.found:
         raise NotFound(queries.NOT_FOUND)
@@ -211,7 +234,7 @@ async def many(request: Request, principal: PrincipalDep, session: ReadSessionDe
 
 @router.get("/payments/{imp_uid}", summary="결제내역 단건조회", responses=_ONE)
 async def one(
-    imp_uid: str,
+    imp_uid: ImpUidPath,
     principal: PrincipalDep,
     services: ServicesDep,
     include_sandbox: Annotated[bool, Query(description="include test-channel payments")] = False,
@@ -225,7 +248,7 @@ async def one(
     summary="결제수단별 금액 상세 조회",
     responses={200: {"model": Envelope[BalanceV1]}, 404: {"model": Envelope[None]}},
 )
-async def balance(imp_uid: str, principal: PrincipalDep, session: ReadSessionDep) -> Response:
+async def balance(imp_uid: ImpUidPath, principal: PrincipalDep, session: ReadSessionDep) -> Response:
     payment = await queries.get_payment(session, principal.merchant_id, imp_uid)
     cancels = (await queries.load_cancels(session, [payment])).get(payment.id, [])
     return ok(queries.balance_to_v1(payment, cancels))
@@ -272,7 +295,7 @@ async def cancel(request: Request, principal: PrincipalDep, services: ServicesDe
     "`paid` — the same path a live deposit takes through Toss's webhook. Refused for live channels.",
     responses={200: {"model": Envelope[PaymentV1]}},
 )
-async def sandbox_deposit(imp_uid: str, principal: PrincipalDep, services: ServicesDep) -> Response:
+async def sandbox_deposit(imp_uid: ImpUidPath, principal: PrincipalDep, services: ServicesDep) -> Response:
     async with services.sessions() as session:
         payment = await queries.get_payment(session, principal.merchant_id, imp_uid)
     if not payment.sandbox or payment.channel_id is None:

@@ -10,7 +10,8 @@ from starlette.responses import Response
 from tollway.api.body import body_docs, read_body
 from tollway.api.deps import PrincipalDep, ServicesDep
 from tollway.api.envelope import Envelope, ok
-from tollway.api.schemas_more import ExternalReceiptBody, ImpUidPath, MerchantUidPath, ReceiptBody
+from tollway.api.fields import ImpUidPath, MerchantUidPath
+from tollway.api.schemas_more import ExternalReceiptBody, ReceiptBody
 from tollway.payments import receipts
 
 router = APIRouter(tags=["receipts"])

@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from tollway.api.deps import PrincipalDep, ServicesDep
 from tollway.api.envelope import Envelope
-from tollway.api.schemas_more import ImpUidPath
+from tollway.api.fields import ImpUidPath
 from tollway.merchants import certifications, tiers
 from tollway.payments import escrow
 

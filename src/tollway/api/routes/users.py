@@ -7,6 +7,7 @@ from tollway.api.body import body_docs, read_body
 from tollway.api.deps import PrincipalDep, ReadSessionDep, ServicesDep
 from tollway.api.envelope import Envelope, ok
 from tollway.api.schemas import GetTokenBody, PgSettingV1, TokenV1
+from tollway.api.throttle import client_address
 from tollway.clock import to_unix
 from tollway.merchants import tiers
 from tollway.merchants.service import list_channels
@@ -18,15 +19,16 @@ router = APIRouter(tags=["authenticate", "users"])
     "/users/getToken",
     summary="access_token 발급",
     description="A 30-minute token. Asking again while it is valid returns the same token; with one "
-    "minute or less left, that call extends it by five minutes. Wrong key pair: HTTP 401.",
-    responses={200: {"model": Envelope[TokenV1]}, 401: {"model": Envelope[None]}},
+    "minute or less left, that call extends it by five minutes. Wrong key pair: HTTP 401. After a burst "
+    "of wrong pairs from one address or for one key: HTTP 429 (with `Retry-After`) until the lockout ends.",
+    responses={200: {"model": Envelope[TokenV1]}, 401: {"model": Envelope[None]}, 429: {"model": Envelope[None]}},
     openapi_extra=body_docs(GetTokenBody),
 )
 async def get_token(request: Request, services: ServicesDep) -> Response:
     body = await read_body(request, GetTokenBody)
-    issued = await services.tokens.issue(body.imp_key, body.imp_secret)
+    async with services.throttle.guard(f"api.addr:{client_address(request)}", f"api.key:{body.imp_key}"):
+        issued = await services.tokens.issue(body.imp_key, body.imp_secret)
     tiers.check_header(request.headers.get("tier"))  # i'mport's Java client sends Tier to getToken too
-    services.throttle.succeeded(request.client.host if request.client else "unknown")
     return ok(
         {
             "access_token": issued.access_token,

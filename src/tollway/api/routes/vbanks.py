@@ -11,8 +11,9 @@ from tollway.api.body import body_docs, read_body
 from tollway.api.charge_input import payment_request
 from tollway.api.deps import PrincipalDep, ServicesDep
 from tollway.api.envelope import Envelope, ok
+from tollway.api.fields import ImpUidPath
 from tollway.api.routes.billing import payment_v1
-from tollway.api.schemas_more import ImpUidPath, VbankBody, VbankChangeBody
+from tollway.api.schemas_more import VbankBody, VbankChangeBody
 from tollway.errors import InvalidRequest
 from tollway.payments import vbanks
 from tollway.payments.v1 import PaymentV1, payment_to_v1

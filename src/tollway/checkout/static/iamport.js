@@ -49,7 +49,18 @@
     return null;
   }
 
+  // The only URLs this SDK ever navigates to: http(s), and (for the window) on the gateway itself.
+  // A javascript: or data: URL would run in the merchant's page.
+  function navigable(url, gatewayOnly) {
+    var parsed;
+    try { parsed = new URL(String(url), global.location.href); } catch (e) { return null; }
+    if (parsed.protocol !== "https:" && parsed.protocol !== "http:") return null;
+    if (gatewayOnly && parsed.origin !== ORIGIN) return null;
+    return parsed.href;
+  }
+
   function redirectWith(url, result) {
+    if (!navigable(url, false)) return false;
     var q = new URLSearchParams({
       imp_uid: result.imp_uid || "",
       merchant_uid: result.merchant_uid || "",
@@ -57,6 +68,7 @@
     });
     if (result.error_code) { q.set("error_code", result.error_code); q.set("error_msg", result.error_msg || ""); }
     global.location.assign(url + (url.indexOf("?") >= 0 ? "&" : "?") + q.toString());
+    return true;
   }
 
   function openOverlay(url, deliver) {
@@ -98,9 +110,11 @@
     }
     var problem = check(params);
     var redirect = !problem && (isMobile() || (params.popup === false && !!params.m_redirect_url));
-    function finishEarly(result) {
-      if (redirect && params.m_redirect_url) redirectWith(params.m_redirect_url, result);
-      else setTimeout(function () { deliver(result); }, 0);
+    function finishEarly(result, trusted) {
+      // A URL the gateway refused (not http(s), or off the merchant's allowed origins) is never
+      // navigated to: the refusal goes to the callback instead.
+      if (redirect && trusted !== false && params.m_redirect_url && redirectWith(params.m_redirect_url, result)) return;
+      setTimeout(function () { deliver(result); }, 0);
     }
     if (problem) { finishEarly(failure(params, problem[0], problem[1])); return promise || undefined; }
     if (state.open && !redirect) {
@@ -116,12 +130,18 @@
     }).then(function (response) { return response.json(); }).then(function (body) {
       if (!body || body.code !== 0) {
         var error = (body && body.response) || {};
-        finishEarly(failure(params, error.error_code || "INVALID_PARAMETER", (body && body.message) || "결제창을 열 수 없습니다.",
-          error.imp_uid));
+        var code = error.error_code || "INVALID_PARAMETER";
+        finishEarly(failure(params, code, (body && body.message) || "결제창을 열 수 없습니다.", error.imp_uid),
+          code !== "INVALID_REDIRECT_URL" && code !== "INVALID_ORIGIN");
         return;
       }
-      if (redirect) global.location.assign(body.response.checkout_url);
-      else openOverlay(body.response.checkout_url, deliver);
+      var checkout = navigable(body.response && body.response.checkout_url, true);
+      if (!checkout) {
+        finishEarly(failure(params, "INVALID_RESPONSE", "결제 서버의 응답이 올바르지 않습니다. (no gateway window URL)"), false);
+        return;
+      }
+      if (redirect) global.location.assign(checkout);
+      else openOverlay(checkout, deliver);
     }).catch(function (e) {
       finishEarly(failure(params, "NETWORK_ERROR", "결제 서버에 연결하지 못했습니다. (" + (e && e.message) + ")"));
     });
