@@ -83,11 +83,6 @@ def refusal(holder: str, merchant_uid: str) -> str:
     return (ALREADY_PAID if holder == PaymentStatus.PAID else IN_FLIGHT).format(merchant_uid=merchant_uid)
 
 
-async def refuse_duplicate(session: AsyncSession, merchant_id: int, merchant_uid: str) -> None:
-    holder = await holder_status(session, merchant_id, merchant_uid)
-    raise BusinessError(refusal(holder or "", merchant_uid))
-
-
 def charge_request(imp_uid: str, request: PaymentRequest, options: ChargeOptions) -> ChargeRequest:
     return ChargeRequest(
         order_id=imp_uid,
