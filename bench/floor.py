@@ -1,63 +1,228 @@
-"""Floor apps on the gateway's own stack (FastAPI + SQLAlchemy async + asyncpg, same JSON encoder):
-what the same process costs with no gateway logic. The gateway's numbers are read as ratios to these.
+"""Same-work floors: what the gateway's operations cost with the bare driver and no gateway logic.
 
-Each floor statement runs the cheapest way the gateway knows, in a ``single()`` session (autocommit
-on PostgreSQL, no BEGIN/COMMIT round trips), so that the floor stays the best the stack can do."""
+A raw ASGI app (no framework) on the bare driver: asyncpg on PostgreSQL, the standard ``sqlite3``
+module on SQLite (called on the event loop: a local file, no other writer in this process), orjson
+for JSON, and one pooled aiohttp session for the PG (what the gateway's outgoing calls run on,
+``tollway/http.py``). The gateway's numbers are read as ratios of CPU
+per request to these (docs/benchmarks.md):
+
+- ``GET /json``: the bare JSON answer;
+- ``GET /select/{merchant_uid}``: one SELECT by key;
+- ``POST /insert``: one INSERT;
+- ``POST /again/{n}``: the round trips of ``POST /subscribe/payments/again`` against the sandbox PG
+  — read the customer and its channel, insert the ``ready`` payment holding its merchant_uid, the
+  billing-key charge over HTTP (with an Idempotency-Key), then settle: in one transaction the
+  payment goes ``paid`` and the merchant's webhook settings are read for the outbox.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import os
 import secrets
+import sqlite3
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
+import aiohttp
+import asyncpg
 import orjson
-from fastapi import FastAPI
-from sqlalchemy import insert, select
-from starlette.responses import Response
 
-from tollway.db.engine import create_engine, sessionmaker
-from tollway.db.models import PaymentPrepare
+URL = os.environ["TOLLWAY_DATABASE_URL"]
+SANDBOX = os.environ.get("TOLLWAY_SANDBOX_URL", "")
+SECRET = "test_sk_bench"  # noqa: S105 - the bench merchant's sandbox channel (bench.run seeds it)
+POOL = int(os.environ.get("TOLLWAY_DB_POOL_SIZE", "10"))
+SQLITE = URL.startswith("sqlite")
 
-engine = create_engine(os.environ["TOLLWAY_DATABASE_URL"])
-sessions = sessionmaker(engine)
-app = FastAPI()
+Scope = dict[str, Any]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
 
-
-def _ok(data: object) -> Response:
-    return Response(orjson.dumps({"code": 0, "message": None, "response": data}), media_type="application/json")
-
-
-@app.get("/json")
-async def bare() -> Response:
-    return _ok({"hello": "world"})
-
-
-@app.get("/select/{merchant_uid}")
-async def one_select(merchant_uid: str) -> Response:
-    async with sessions.single() as session:
-        row = (
-            await session.execute(
-                select(PaymentPrepare.merchant_uid, PaymentPrepare.amount).where(
-                    PaymentPrepare.merchant_uid == merchant_uid
-                )
-            )
-        ).one()
-    return _ok({"merchant_uid": row.merchant_uid, "amount": row.amount})
+_INSERT_PAYMENT = (
+    "INSERT INTO payments (imp_uid, merchant_id, channel_id, merchant_uid, merchant_uid_hold, pay_method, channel,"
+    " pg_provider, pg_id, sandbox, escrow, card_quota, name, amount, cancel_amount, tax_free, currency,"
+    " customer_uid, customer_uid_usage, status, started_at, updated_at, cash_receipt_issued, pg_op, pg_op_key,"
+    " pg_op_at, pg_op_amount) VALUES ({}) RETURNING id"
+)
+_SETTLE = (
+    "UPDATE payments SET status = 'paid', paid_at = {0}, updated_at = {0}, pg_tid = {1}, apply_num = {2},"
+    " card_number = {3}, pg_op = NULL, pg_op_key = NULL, pg_op_at = NULL, pg_op_amount = NULL"
+    " WHERE id = {4} AND status = 'ready' RETURNING imp_uid, merchant_uid, status, amount"
+)
+_CUSTOMER = (
+    "SELECT c.customer_uid, c.customer_id, c.billing_key_sealed, ch.id, ch.mid, ch.pg_provider, ch.sandbox"
+    " FROM billing_customers c JOIN pg_channels ch ON ch.id = c.channel_id"
+    " WHERE c.merchant_id = {} AND c.customer_uid = {}"
+)
+_SETTINGS = "SELECT default_url, content_type, max_attempts FROM webhook_settings WHERE merchant_id = {}"
 
 
-@app.post("/insert")
-async def one_insert() -> Response:
+def _sql(template: str, count: int) -> tuple[str, str]:
+    """(the PostgreSQL text with $n, the SQLite text with ?)."""
+    dollars = [f"${i + 1}" for i in range(count)]
+    return template.format(*dollars), template.format(*(["?"] * count))
+
+
+INSERT_PAYMENT = _sql(_INSERT_PAYMENT.format(", ".join(["{}"] * 27)), 27)
+SETTLE = (
+    _SETTLE.format("$1", "$2", "$3", "$4", "$5"),
+    _SETTLE.format("?1", "?2", "?3", "?4", "?5"),
+)
+CUSTOMER = _sql(_CUSTOMER, 2)
+SETTINGS = _sql(_SETTINGS, 1)
+
+
+class Db:
+    """The bare driver: an asyncpg pool, or one sqlite3 connection."""
+
+    def __init__(self) -> None:
+        self.pool: asyncpg.Pool | None = None
+        self.lite: sqlite3.Connection | None = None
+
+    async def open(self) -> None:
+        if SQLITE:
+            self.lite = sqlite3.connect(URL.split("///", 1)[1], isolation_level=None, check_same_thread=False)
+            self.lite.execute("PRAGMA journal_mode=WAL")
+            self.lite.execute("PRAGMA synchronous=NORMAL")
+            self.lite.execute("PRAGMA busy_timeout=30000")
+        else:
+            self.pool = await asyncpg.create_pool(URL, min_size=POOL, max_size=POOL)
+
+    async def row(self, sql: tuple[str, str], *args: Any) -> Any:
+        if self.lite is not None:
+            return self.lite.execute(sql[1], _lite(args)).fetchone()
+        assert self.pool is not None
+        return await self.pool.fetchrow(sql[0], *args)
+
+    async def execute(self, sql: tuple[str, str], *args: Any) -> None:
+        if self.lite is not None:
+            self.lite.execute(sql[1], _lite(args))
+            return
+        assert self.pool is not None
+        await self.pool.execute(sql[0], *args)
+
+    async def settle(self, payment_id: int, now: datetime, tid: str, approve: str, card: str, merchant: int) -> Any:
+        args = (now, tid, approve, card, payment_id)
+        if self.lite is not None:
+            self.lite.execute("BEGIN IMMEDIATE")
+            row = self.lite.execute(SETTLE[1], _lite(args)).fetchone()
+            self.lite.execute(SETTINGS[1], (merchant,)).fetchone()
+            self.lite.execute("COMMIT")
+            return row
+        assert self.pool is not None
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(SETTLE[0], *args)
+            await conn.fetchrow(SETTINGS[0], merchant)
+            return row
+
+
+def _lite(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    # SQLite keeps timestamps as naive UTC text, as the gateway's UTCDateTime does
+    return tuple(a.replace(tzinfo=None).isoformat(" ") if isinstance(a, datetime) else a for a in args)
+
+
+db = Db()
+http: aiohttp.ClientSession | None = None
+billing_key: str | None = None
+_key_lock = asyncio.Lock()
+AUTH = "Basic " + base64.b64encode(f"{SECRET}:".encode()).decode()
+
+
+def _json(data: object) -> bytes:
+    return orjson.dumps({"code": 0, "message": None, "response": data})
+
+
+async def _billing_key(client: aiohttp.ClientSession) -> str:
+    """The floor's own billing key at the sandbox (the gateway's is sealed in its vault)."""
+    global billing_key
+    async with _key_lock:
+        if billing_key is None:
+            async with client.post(
+                f"{SANDBOX}/v1/billing/authorizations/card",
+                headers={"Authorization": AUTH},
+                json={
+                    "customerKey": "floor-customer",
+                    "cardNumber": "4330123412340005",
+                    "cardExpirationYear": "30",
+                    "cardExpirationMonth": "12",
+                    "customerIdentityNumber": "900101",
+                },
+            ) as answer:
+                answer.raise_for_status()
+                billing_key = str((await answer.json())["billingKey"])
+        return billing_key
+
+
+async def again(merchant_id: int) -> bytes:
+    assert http is not None
+    customer = await db.row(CUSTOMER, merchant_id, "bench-cu")
+    channel_id, mid, provider, sandbox = customer[3], customer[4], customer[5], customer[6]
     now = datetime.now(UTC)
-    async with sessions.single() as session:
-        await session.execute(
-            insert(PaymentPrepare).values(
-                merchant_id=1,
-                merchant_uid=secrets.token_hex(8),
-                amount=1000,
-                currency=None,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        await session.commit()
-    return _ok(None)
+    imp_uid = "imps_" + secrets.token_hex(6)
+    merchant_uid = "fl-" + secrets.token_hex(8)
+    row = await db.row(
+        INSERT_PAYMENT,
+        imp_uid, merchant_id, channel_id, merchant_uid, merchant_uid, "card", "api", provider, mid, sandbox,
+        False, 0, "bench", 1000, 0, 0, "KRW", "bench-cu", "payment", "ready", now, now, False,
+        "approve", imp_uid, now, 1000,
+    )  # fmt: skip
+    key = await _billing_key(http)
+    async with http.post(
+        f"{SANDBOX}/v1/billing/{key}",
+        headers={"Authorization": AUTH, "Idempotency-Key": f"floor-{imp_uid}", "Content-Type": "application/json"},
+        data=orjson.dumps({"customerKey": "floor-customer", "amount": 1000, "orderId": imp_uid, "orderName": "bench"}),
+    ) as answer:
+        answer.raise_for_status()
+        pg = orjson.loads(await answer.read())
+    card = pg.get("card") or {}
+    settled = await db.settle(
+        row[0], datetime.now(UTC), pg["paymentKey"], card.get("approveNo") or "", card.get("number") or "", merchant_id
+    )
+    return _json({"imp_uid": settled[0], "merchant_uid": settled[1], "status": settled[2], "amount": settled[3]})
+
+
+async def app(scope: Scope, receive: Receive, send: Send) -> None:
+    global http
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await db.open()
+                http = aiohttp.ClientSession(
+                    connector=aiohttp.TCPConnector(limit=200), timeout=aiohttp.ClientTimeout(total=30)
+                )
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    path: str = scope["path"]
+    while (await receive()).get("more_body"):
+        pass
+    status, body = 200, b""
+    if path == "/json" or path == "/":
+        body = _json({"hello": "world"})
+    elif path.startswith("/select/"):
+        row = await db.row(
+            ("SELECT merchant_uid, amount FROM payment_prepares WHERE merchant_uid = $1",
+             "SELECT merchant_uid, amount FROM payment_prepares WHERE merchant_uid = ?"),
+            path.removeprefix("/select/"),
+        )  # fmt: skip
+        body = _json({"merchant_uid": row[0], "amount": row[1]})
+    elif path == "/insert":
+        now = datetime.now(UTC)
+        await db.execute(
+            ("INSERT INTO payment_prepares (merchant_id, merchant_uid, amount, currency, created_at, updated_at)"
+             " VALUES ($1, $2, $3, $4, $5, $6)",
+             "INSERT INTO payment_prepares (merchant_id, merchant_uid, amount, currency, created_at, updated_at)"
+             " VALUES (?, ?, ?, ?, ?, ?)"),
+            1, secrets.token_hex(8), 1000, None, now, now,
+        )  # fmt: skip
+        body = _json(None)
+    elif path.startswith("/again/"):
+        body = await again(int(path.removeprefix("/again/")))
+    else:
+        status, body = 404, b"{}"
+    await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": body})

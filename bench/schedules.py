@@ -126,7 +126,7 @@ def main() -> None:
         "TOLLWAY_LOG_LEVEL": "warning",
         # 5 processes share PostgreSQL's 100 connections: 8 (+8 under load) each
         "TOLLWAY_DB_POOL_SIZE": "16",  # the 16 connections it had when the pool doubled this setting
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}",
     }
     asyncio.run(prepare_database(url, DB_NAME))
     tollway = [sys.executable, "-m", "tollway"]

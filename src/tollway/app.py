@@ -38,6 +38,7 @@ from tollway.billing.worker import Worker
 from tollway.checkout.flow import expire_periodically
 from tollway.clock import Clock, SystemClock
 from tollway.config import Settings
+from tollway.db.driver import Driver, split_pool
 from tollway.db.engine import create_engine, is_sqlite, sessionmaker
 from tollway.files import private_dir
 from tollway.merchants.tokens import TokenService
@@ -87,18 +88,22 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     url = settings.resolved_database_url()
     if settings.data_dir.exists() or (is_sqlite(url) and not settings.database_url):
         private_dir(settings.data_dir)  # the database, the master key and the demo's pair live here
-    engine = create_engine(url, pool_size=settings.db_pool_size, statement_cache=settings.db_statement_cache)
+    # TOLLWAY_DB_POOL_SIZE stays the most connections a process opens: shared by the engine and the driver
+    engine_pool, driver_pool = split_pool(settings.db_pool_size)
+    engine = create_engine(url, pool_size=engine_pool, statement_cache=settings.db_statement_cache)
     DB_POOL_SIZE.set(settings.db_pool_size)
     sessions = sessionmaker(engine, autocommit=settings.db_statement_cache)  # no cache: PgBouncer
     key = load_master_key(settings.master_key, settings.resolved_master_key_file(), create=is_sqlite(url))
     vault = Vault(key)
     keyring = Keyring(vault, sessions, clock)
     http = outgoing.client(max_connections=200)
+    db = Driver(url, size=driver_pool, statement_cache=settings.db_statement_cache)
     return Services(
         settings=settings,
         clock=clock,
         engine=engine,
         sessions=sessions,
+        db=db,
         vault=vault,
         keyring=keyring,
         tokens=TokenService(sessions, keyring, clock),
@@ -122,6 +127,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
                 hang_seconds=settings.sandbox_hang_seconds,
                 charge_latency_seconds=settings.sandbox_charge_latency_seconds,
             ),
+            db,
         ),
     )
 

@@ -11,6 +11,7 @@ from tollway import http as outgoing
 from tollway.api.throttle import AuthThrottle
 from tollway.clock import Clock
 from tollway.config import Settings
+from tollway.db.driver import Driver
 from tollway.db.engine import Sessions
 from tollway.merchants.tokens import TokenService
 from tollway.pg.registry import ConnectorRegistry
@@ -25,6 +26,8 @@ class Services:
     clock: Clock
     engine: AsyncEngine
     sessions: Sessions
+    #: the hot paths' statements on the driver's own connections (``tollway.db.driver``)
+    db: Driver
     vault: Vault
     #: the data keys (loaded by ``start()``); ``keyring.open`` reloads after a rotation elsewhere
     keyring: Keyring
@@ -44,5 +47,6 @@ class Services:
 
     async def close(self) -> None:
         await self.http.aclose()
+        await self.db.close()
         await self.webhook_http.aclose()
         await self.engine.dispose()

@@ -399,3 +399,40 @@ async def test_a_claim_takes_no_more_than_its_limit_among_ties(services: Service
             select(func.count()).select_from(PaymentSchedule).where(PaymentSchedule.schedule_status == "executing")
         )
     assert executing == 20
+
+
+async def test_workers_claim_disjoint_batches_without_waiting_on_each_other(
+    services: Services, merchant: MerchantFixture
+) -> None:
+    """What lets workers scale on one PostgreSQL: while one worker's claim holds its rows locked (its
+    transaction not yet committed), the claims of three others neither wait for those rows nor take
+    them; together they take disjoint batches. (SQLite has one writer: claims queue there.)"""
+    import asyncpg
+    from sqlalchemy import insert
+
+    from tests.billing.schedule_rows import due_schedule
+
+    if services.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises writers: one claim at a time by design")
+    now = services.clock.now()
+    async with services.sessions() as session:
+        await session.execute(insert(PaymentSchedule), [due_schedule(merchant.id, f"w-{i}", now) for i in range(100)])
+        await session.commit()
+    held = await asyncpg.connect("postgresql://" + services.settings.resolved_database_url().split("://", 1)[1])
+    try:
+        async with held.transaction():
+            locked = {
+                r["id"]
+                for r in await held.fetch(
+                    "SELECT id FROM payment_schedules WHERE schedule_status = 'scheduled'"
+                    " ORDER BY due_at, id LIMIT 25 FOR UPDATE"
+                )
+            }
+            workers = [Worker(services, concurrency=25, name=f"scale-{i}") for i in range(3)]
+            # a hang guard only: a claim that waited on the held rows would never return
+            claims = await asyncio.wait_for(asyncio.gather(*(w.claim(25) for w in workers)), 60)
+    finally:
+        await held.close()
+    claimed = [schedule_id for claim in claims for schedule_id in claim]
+    assert [len(claim) for claim in claims] == [25, 25, 25]
+    assert len(set(claimed)) == 75 and not set(claimed) & locked

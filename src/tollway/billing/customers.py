@@ -10,9 +10,10 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
 import structlog
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from typing_extensions import TypedDict
@@ -20,6 +21,7 @@ from typing_extensions import TypedDict
 from tollway import v1texts
 from tollway.billing.schedule_status import REVOKED, SCHEDULED
 from tollway.clock import to_unix
+from tollway.db.driver import Statement
 from tollway.db.models import BillingCustomer, Payment, PaymentSchedule, PgChannel
 from tollway.errors import BusinessError, NotFound
 from tollway.merchants.channels import resolve_channel
@@ -314,6 +316,18 @@ async def payments_of(services: Services, merchant_id: int, customer_uid: str, p
 # -- charging a stored key ------------------------------------------------------------------------
 
 
+_CUSTOMERS = cast(Table, BillingCustomer.__table__)
+_CHANNELS = cast(Table, PgChannel.__table__)
+_CUSTOMER_COLUMNS = tuple(c.key for c in _CUSTOMERS.columns)
+_CHANNEL_COLUMNS = tuple(c.key for c in _CHANNELS.columns)
+#: the customer and its channel in one read, as plain values (``cu_*``, ``ch_*``)
+_CUSTOMER_AND_CHANNEL = Statement(
+    select(*(c.label(f"cu_{c.key}") for c in _CUSTOMERS.columns), *(c.label(f"ch_{c.key}") for c in _CHANNELS.columns))
+    .join_from(_CUSTOMERS, _CHANNELS, _CHANNELS.c.id == _CUSTOMERS.c.channel_id)
+    .where(_CUSTOMERS.c.merchant_id == bindparam("merchant"), _CUSTOMERS.c.customer_uid == bindparam("customer_uid"))
+)
+
+
 @dataclass(frozen=True)
 class AgainOrder:
     customer_uid: str
@@ -330,17 +344,13 @@ async def charge(
     on_settle: OnOpen | None = None,
 ) -> Payment:
     """``POST /subscribe/payments/again`` (and every scheduled charge): one charge of the stored key."""
-    async with services.sessions.single() as session:
-        found = (
-            await session.execute(
-                select(BillingCustomer, PgChannel)
-                .join(PgChannel, PgChannel.id == BillingCustomer.channel_id)
-                .where(BillingCustomer.merchant_id == merchant_id, BillingCustomer.customer_uid == order.customer_uid)
-            )
-        ).one_or_none()
+    async with services.db.connection() as conn:
+        found = await conn.first(_CUSTOMER_AND_CHANNEL, merchant=merchant_id, customer_uid=order.customer_uid)
     if found is None:
         raise BusinessError(UNKNOWN_BUYER, detail=f"no customer_uid {order.customer_uid[:80]!r} is registered")
-    customer, channel = found
+    values = found._asdict()
+    customer = BillingCustomer(**{k: values[f"cu_{k}"] for k in _CUSTOMER_COLUMNS})
+    channel = PgChannel(**{k: values[f"ch_{k}"] for k in _CHANNEL_COLUMNS})
     payment = await open_for_approval(services, merchant_id, channel, order.request, on_open)
     return await charge_opened(services, customer, channel, payment, order, on_settle=on_settle)
 

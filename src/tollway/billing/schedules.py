@@ -16,9 +16,9 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Update, func, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from typing_extensions import TypedDict
@@ -28,6 +28,7 @@ from tollway.billing import checking, customers
 from tollway.billing.schedule_status import EXECUTED, EXECUTING, REVOKED, SCHEDULED
 from tollway.billing.testclock import offset_for
 from tollway.clock import from_unix, to_unix
+from tollway.db.driver import Conn, Statement
 from tollway.db.models import BillingCustomer, Payment, PaymentSchedule
 from tollway.errors import BusinessError, InvalidRequest, NotFound
 from tollway.payments.approve import ChargeOptions
@@ -440,16 +441,12 @@ async def execute(services: Services, schedule_id: int, row: PaymentSchedule | N
     if row is None or row.schedule_status != EXECUTING:
         raise BusinessError("the schedule is not claimed for execution")
 
-    async def on_open(session: AsyncSession, payment: Payment) -> None:
-        await session.execute(
-            update(PaymentSchedule)
-            .where(PaymentSchedule.id == schedule_id)
-            .values(imp_uid=payment.imp_uid, updated_at=services.clock.now())
-        )
+    async def on_open(conn: Conn, payment: Payment) -> None:
+        await conn.execute(_OPENED, w_id=schedule_id, v_imp_uid=payment.imp_uid, v_at=services.clock.now())
 
-    async def on_settle(session: AsyncSession, payment: Payment) -> None:
+    async def on_settle(conn: Conn, payment: Payment) -> None:
         outcome = (payment.imp_uid, payment.status, payment.fail_reason)
-        await session.execute(finish_statement(services, schedule_id, *outcome))
+        await conn.execute(_FINISH, **finish_values(services, schedule_id, *outcome))
 
     try:
         return await customers.charge(
@@ -470,29 +467,42 @@ async def _opened_imp_uid(services: Services, schedule_id: int) -> str | None:
         return await session.scalar(select(PaymentSchedule.imp_uid).where(PaymentSchedule.id == schedule_id))
 
 
-def finish_statement(
-    services: Services, schedule_id: int, imp_uid: str | None, payment_status: str, fail_reason: str | None
-) -> Update:
-    now = services.clock.now()
-    return (
-        update(PaymentSchedule)
-        .where(PaymentSchedule.id == schedule_id, PaymentSchedule.schedule_status == EXECUTING)
-        .values(
-            schedule_status=EXECUTED,
-            imp_uid=imp_uid,
-            payment_status=payment_status,
-            fail_reason=fail_reason[:500] if fail_reason else None,
-            executed_at=now,
-            updated_at=now,
-            claimed_by=None,
-        )
-        .execution_options(synchronize_session=False)
+_SCHEDULES = cast(Table, PaymentSchedule.__table__)
+_OPENED = Statement(
+    update(_SCHEDULES)
+    .where(_SCHEDULES.c.id == bindparam("w_id"))
+    .values(imp_uid=bindparam("v_imp_uid"), updated_at=bindparam("v_at"))
+)
+_FINISH = Statement(
+    update(_SCHEDULES)
+    .where(_SCHEDULES.c.id == bindparam("w_id"), _SCHEDULES.c.schedule_status == EXECUTING)
+    .values(
+        schedule_status=EXECUTED,
+        imp_uid=bindparam("v_imp_uid"),
+        payment_status=bindparam("v_status"),
+        fail_reason=bindparam("v_reason"),
+        executed_at=bindparam("v_at"),
+        claimed_by=None,
+        updated_at=bindparam("v_at"),
     )
+)
+
+
+def finish_values(
+    services: Services, schedule_id: int, imp_uid: str | None, payment_status: str, fail_reason: str | None
+) -> dict[str, Any]:
+    """``_FINISH``'s parameters: the schedule is executed, with its payment's outcome."""
+    return {
+        "w_id": schedule_id,
+        "v_imp_uid": imp_uid,
+        "v_status": payment_status,
+        "v_reason": fail_reason[:500] if fail_reason else None,
+        "v_at": services.clock.now(),
+    }
 
 
 async def finish(
     services: Services, schedule_id: int, imp_uid: str | None, payment_status: str, fail_reason: str | None
 ) -> None:
-    async with services.sessions() as session:
-        await session.execute(finish_statement(services, schedule_id, imp_uid, payment_status, fail_reason))
-        await session.commit()
+    async with services.db.connection() as conn:
+        await conn.execute(_FINISH, **finish_values(services, schedule_id, imp_uid, payment_status, fail_reason))

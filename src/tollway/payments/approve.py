@@ -13,15 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tollway.db.driver import Conn, IntegrityError, Statement
 from tollway.db.models import Payment, PgChannel
 from tollway.errors import BusinessError
-from tollway.payments.ledger import ALREADY_PAID, PaymentRequest, new_payment
-from tollway.payments.pgsync import apply_approval, apply_failure, fail_reason, load_for_update
+from tollway.payments.ledger import ALREADY_PAID, PaymentRequest, mark_failed, new_payment, record_paid
+from tollway.payments.pgsync import apply_approval, approval_of, fail_reason, load_for_update
 from tollway.payments.states import PaymentStatus, begin_approval
 from tollway.pg.base import (
     Buyer,
@@ -34,6 +35,7 @@ from tollway.pg.base import (
     PgUnknown,
 )
 from tollway.services import Services
+from tollway.webhooks import outbox
 
 IN_FLIGHT = (
     "같은 merchant_uid의 결제가 진행 중입니다. (a payment for merchant_uid {merchant_uid} is being processed; "
@@ -50,7 +52,7 @@ ALREADY_TAKEN = frozenset({"DUPLICATED_ORDER_ID", "ALREADY_PROCESSED_PAYMENT"})
 Charge = Callable[[PgConnector, ChargeRequest, str], Awaitable[PgPayment]]
 #: Runs in the transaction that opens the payment (a schedule records its imp_uid there), or in
 #: the one that records its outcome (the schedule records that too).
-OnOpen = Callable[[AsyncSession, Payment], Awaitable[None]]
+OnOpen = Callable[[Conn, Payment], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -81,11 +83,6 @@ def refusal(holder: str, merchant_uid: str) -> str:
     return (ALREADY_PAID if holder == PaymentStatus.PAID else IN_FLIGHT).format(merchant_uid=merchant_uid)
 
 
-async def refuse_duplicate(session: AsyncSession, merchant_id: int, merchant_uid: str) -> None:
-    holder = await holder_status(session, merchant_id, merchant_uid)
-    raise BusinessError(refusal(holder or "", merchant_uid))
-
-
 def charge_request(imp_uid: str, request: PaymentRequest, options: ChargeOptions) -> ChargeRequest:
     return ChargeRequest(
         order_id=imp_uid,
@@ -100,6 +97,37 @@ def charge_request(imp_uid: str, request: PaymentRequest, options: ChargeOptions
     )
 
 
+_PAYMENTS = cast(Table, Payment.__table__)
+_COLUMNS = tuple(c.key for c in _PAYMENTS.columns if c.key != "id")
+_OPEN = Statement(insert(_PAYMENTS).values({k: bindparam(f"v_{k}") for k in _COLUMNS}).returning(_PAYMENTS.c.id))
+_LOCK = Statement(select(_PAYMENTS).where(_PAYMENTS.c.id == bindparam("w_id")).with_for_update())
+_HOLDER = Statement(
+    select(_PAYMENTS.c.status).where(
+        _PAYMENTS.c.merchant_id == bindparam("merchant"), _PAYMENTS.c.merchant_uid_hold == bindparam("uid")
+    )
+)
+#: UPDATEs of the payment's changed columns, one per set of columns (a handful: paid, failed…)
+_UPDATES: dict[tuple[str, ...], Statement] = {}
+
+
+def _values(payment: Payment) -> dict[str, Any]:
+    return {k: getattr(payment, k) for k in _COLUMNS}
+
+
+async def _save(conn: Conn, payment: Payment, before: dict[str, Any]) -> None:
+    """Writes the columns the state machine changed on ``payment`` (read as ``before``)."""
+    changed = {k: v for k, v in _values(payment).items() if before[k] != v}
+    if not changed:
+        return
+    keys = tuple(sorted(changed))
+    statement = _UPDATES.get(keys)
+    if statement is None:
+        statement = _UPDATES[keys] = Statement(
+            update(_PAYMENTS).where(_PAYMENTS.c.id == bindparam("w_id")).values({k: bindparam(f"v_{k}") for k in keys})
+        )
+    await conn.execute(statement, w_id=payment.id, **{f"v_{k}": v for k, v in changed.items()})
+
+
 async def open_for_approval(
     services: Services,
     merchant_id: int,
@@ -107,26 +135,27 @@ async def open_for_approval(
     request: PaymentRequest,
     on_open: OnOpen | None = None,
 ) -> Payment:
-    """Step 1: the ``ready`` payment, holding its merchant_uid, committed in one INSERT (no savepoint:
-    a collision rolls the whole transaction back, and only an imp_uid collision is tried again)."""
-    # Alone, the INSERT is the whole transaction (one round trip); with ``on_open`` it is not.
-    opening = services.sessions if on_open is not None else services.sessions.single
+    """Step 1: the ``ready`` payment, holding its merchant_uid, committed in one INSERT … RETURNING
+    (with ``on_open``, in one transaction with what it writes). A collision rolls it back; only an
+    imp_uid collision is tried again."""
     for _ in range(5):
-        async with opening() as session:
-            payment = new_payment(merchant_id, channel, request, services.clock.now())
-            begin_approval(payment, services.clock.now())
-            session.add(payment)
-            try:
+        payment = new_payment(merchant_id, channel, request, services.clock.now())
+        begin_approval(payment, services.clock.now())
+        values = {f"v_{k}": v for k, v in _values(payment).items()}
+        # Alone, the INSERT is the whole transaction (one round trip); with ``on_open`` it is not.
+        opening = services.db.transaction if on_open is not None else services.db.connection
+        try:
+            async with opening() as conn:
+                payment.id = await conn.scalar(_OPEN, **values)
                 if on_open is not None:
-                    await session.flush()
-                    await on_open(session, payment)
-                await session.commit()
-            except IntegrityError as exc:
-                await session.rollback()
-                if "merchant_uid_hold" in str(exc.orig):
-                    await refuse_duplicate(session, merchant_id, request.merchant_uid)
-                continue  # a rare imp_uid collision: draw another
-            return payment
+                    await on_open(conn, payment)
+        except IntegrityError as exc:
+            if "merchant_uid_hold" in str(exc):
+                async with services.db.connection() as conn:
+                    holder = await conn.scalar(_HOLDER, merchant=merchant_id, uid=request.merchant_uid)
+                raise BusinessError(refusal(holder or "", request.merchant_uid)) from None
+            continue  # a rare imp_uid collision: draw another
+        return payment
     raise RuntimeError("could not draw a free imp_uid in 5 tries")  # pragma: no cover
 
 
@@ -166,21 +195,57 @@ async def approve(
             return await settle_failure(services, payment.id, reason, on_settle)
     except PgUnknown:
         raise BusinessError(UNKNOWN_OUTCOME.format(imp_uid=payment.imp_uid), code=-1) from None
+    return await settle_approval(services, payment.id, result, on_settle)
+
+
+async def settle_approval(
+    services: Services, payment_id: int, result: PgPayment, on_settle: OnOpen | None = None
+) -> Payment:
+    """Step 3 for an approval: in one transaction on the driver's connection, the locked row goes
+    ``ready → paid`` through the state machine, its columns that changed are written, the ``paid``
+    notification is queued and ``on_settle`` runs. What the plain card approval does not cover
+    (a virtual account issued, cancels already made at the PG, a payment that no longer holds its
+    merchant_uid) is recorded by ``pgsync.apply_approval`` on a session, as reconciliation does."""
+    at = services.clock.now()
+    async with services.db.transaction() as conn:
+        row = await conn.first(_LOCK, w_id=payment_id)
+        paid = Payment(**row._asdict())
+        plain = result.is_approved and not result.cancels and paid.merchant_uid_hold == paid.merchant_uid
+        if paid.status == PaymentStatus.READY and plain:
+            before = _values(paid)
+            record_paid(paid, approval_of(result), result.approved_at or at)
+            await _save(conn, paid, before)
+            await outbox.enqueue_on(conn, paid, PaymentStatus.PAID, at)
+            if on_settle is not None:
+                await on_settle(conn, paid)
+            return paid
+        if paid.status != PaymentStatus.READY and not result.cancels:  # settled meanwhile: nothing to record
+            if on_settle is not None:
+                await on_settle(conn, paid)
+            return paid
     async with services.sessions() as session:
-        paid = await load_for_update(session, payment.id)
-        await apply_approval(session, paid, result, services.clock.now())
-        if on_settle is not None:
-            await on_settle(session, paid)
+        locked = await load_for_update(session, payment_id)
+        await apply_approval(session, locked, result, at)
         await session.commit()
-        return paid
+    if on_settle is not None:  # its own transaction: recovery finishes a schedule from a settled payment
+        async with services.db.transaction() as conn:
+            await on_settle(conn, locked)
+    return locked
 
 
 async def settle_failure(services: Services, payment_id: int, reason: str, on_settle: OnOpen | None = None) -> Payment:
-    async with services.sessions() as session:
-        payment = await load_for_update(session, payment_id)
-        await apply_failure(session, payment, reason, services.clock.now())
+    """Step 3 for a refusal or a decline: ``ready → failed`` in one transaction (V1 notifies the
+    failures of scheduled payments only), with ``on_settle``."""
+    at = services.clock.now()
+    async with services.db.transaction() as conn:
+        row = await conn.first(_LOCK, w_id=payment_id)
+        payment = Payment(**row._asdict())
+        if payment.status == PaymentStatus.READY:
+            before = _values(payment)
+            mark_failed(payment, reason[:500], at)
+            await _save(conn, payment, before)
+            if payment.customer_uid_usage == "payment.scheduled":
+                await outbox.enqueue_on(conn, payment, PaymentStatus.FAILED, at)
         if on_settle is not None:
-            await session.flush()
-            await on_settle(session, payment)
-        await session.commit()
+            await on_settle(conn, payment)
         return payment

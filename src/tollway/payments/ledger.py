@@ -142,6 +142,18 @@ def record_vbank_issued(payment: Payment, account: VirtualAccount, at: datetime)
 
 async def mark_paid(session: AsyncSession, payment: Payment, approval: CardApproval, at: datetime) -> None:
     """``ready → paid``. A second paid payment for the same merchant_uid is refused by the database."""
+    if record_paid(payment, approval, at):  # it held its merchant_uid through the PG call already
+        return
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        raise BusinessError(ALREADY_PAID.format(merchant_uid=payment.merchant_uid)) from None
+
+
+def record_paid(payment: Payment, approval: CardApproval, at: datetime) -> bool:
+    """``ready → paid`` on the payment's values, through the state machine; returns whether the
+    payment held its merchant_uid already (then no other payment can collide with it)."""
     held = payment.merchant_uid_hold == payment.merchant_uid
     transition(payment, PaymentStatus.PAID, at)
     payment.pg_tid = approval.pg_tid
@@ -159,13 +171,7 @@ async def mark_paid(session: AsyncSession, payment: Payment, approval: CardAppro
     if approval.bank_code or approval.bank_name:
         payment.bank_code = approval.bank_code
         payment.bank_name = approval.bank_name
-    if held:  # it held its merchant_uid through the PG call already: nothing can collide
-        return
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError:
-        raise BusinessError(ALREADY_PAID.format(merchant_uid=payment.merchant_uid)) from None
+    return held
 
 
 def mark_failed(payment: Payment, reason: str, at: datetime) -> None:

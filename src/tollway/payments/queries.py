@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tollway import v1texts
+from tollway.db.driver import Driver, Statement
 from tollway.db.engine import Reader
 from tollway.db.models import Payment, PaymentCancel, PgChannel
 from tollway.errors import InvalidRequest, NotFound
@@ -118,7 +119,21 @@ async def merchant_has_live_channel(reader: Reader, merchant_id: int) -> bool:
     return found is not None
 
 
-async def lookup_one(reader: Reader, merchant_id: int, imp_uid: str, *, include_sandbox: bool) -> PaymentV1:
+_PAYMENTS = Payment.__table__
+_BY_IMP_UID = Statement(
+    select(_PAYMENTS).where(
+        _PAYMENTS.c.imp_uid == bindparam("imp_uid"), _PAYMENTS.c.merchant_id == bindparam("merchant")
+    )
+)
+_LIVE_CHANNEL = Statement(
+    select(PgChannel.id).where(PgChannel.merchant_id == bindparam("merchant"), PgChannel.sandbox.is_(False)).limit(1)
+)
+_CANCELS_OF = Statement(
+    select(PaymentCancel.__table__).where(PaymentCancel.payment_id == bindparam("payment")).order_by(PaymentCancel.id)
+)
+
+
+async def lookup_one(db: Driver, merchant_id: int, imp_uid: str, *, include_sandbox: bool) -> PaymentV1:
     """``GET /payments/{imp_uid}``.
 
     ``include_sandbox=false`` hides test-channel payments only for merchants that have a live
@@ -126,17 +141,15 @@ async def lookup_one(reader: Reader, merchant_id: int, imp_uid: str, *, include_
     payment is a test payment, and hiding them all would break every client that sends the V1
     default (the Java client always sends ``include_sandbox=false``).
     """
-    # A Core row, not an ORM entity: this is the hottest read, and the V1 object needs no identity map.
-    payment = (
-        await reader.execute(
-            select(Payment.__table__).where(Payment.imp_uid == imp_uid, Payment.merchant_id == merchant_id)
-        )
-    ).one_or_none()
-    if payment is None:
-        raise NotFound(NOT_FOUND)
-    if payment.sandbox and not include_sandbox and await merchant_has_live_channel(reader, merchant_id):
-        raise NotFound(NOT_FOUND)
-    return (await to_v1_list(reader, [payment]))[0]
+    # The hottest read: one prepared statement on the driver's connection, a plain row out.
+    async with db.connection() as conn:
+        payment = await conn.first(_BY_IMP_UID, imp_uid=imp_uid, merchant=merchant_id)
+        if payment is None:
+            raise NotFound(NOT_FOUND)
+        if payment.sandbox and not include_sandbox and await conn.first(_LIVE_CHANNEL, merchant=merchant_id):
+            raise NotFound(NOT_FOUND)
+        cancels = await conn.all(_CANCELS_OF, payment=payment.id) if payment.cancel_amount > 0 else []
+    return payment_to_v1(payment, cancels)
 
 
 @dataclass(frozen=True)

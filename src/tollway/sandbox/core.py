@@ -25,6 +25,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from tollway.clock import Clock
+from tollway.db.driver import Driver
 from tollway.db.engine import Sessions
 from tollway.pg.toss.errors import CATALOGUE
 from tollway.pg.toss.wire import KST, format_time
@@ -104,8 +105,8 @@ def public_doc(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 class SandboxCore:
-    def __init__(self, sessions: Sessions, clock: Clock, config: SandboxConfig) -> None:
-        self.store = Store(sessions)
+    def __init__(self, sessions: Sessions, clock: Clock, config: SandboxConfig, db: Driver) -> None:
+        self.store = Store(sessions, db)
         self.clock = clock
         self.config = config
 

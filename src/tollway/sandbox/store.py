@@ -4,8 +4,9 @@ Payments are kept as Toss Payment documents (JSON) with the columns lookups need
 ``WHERE version = :seen`` so two concurrent cancels can never both apply to the same balance.
 
 What every charge does (the idempotency claim, the payment's read and write, the billing key's
-read) runs as Core statements on a connection, with no ORM session around it: the ORM's unit of
-work and identity map were half of the sandbox's CPU per charge (docs/benchmarks.md).
+read) runs as prepared statements on the driver's connection (``tollway.db.driver``), with no
+ORM session or async engine around it: that machinery was most of the sandbox's CPU per charge
+(docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import ColumnElement, Row, Update, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tollway.db.driver import Driver, IntegrityError, Statement
 from tollway.db.engine import Sessions
 from tollway.db.models import (
     SandboxBillingAuth,
@@ -78,17 +79,64 @@ class Claimed:
     body: str | None
 
 
-def _load(row: Row[Any]) -> StoredPayment:
+def _load(row: Any) -> StoredPayment:
     return StoredPayment(row.payment_key, row.version, orjson.loads(row.doc))
 
 
-def _answered(key_hash: str, status_code: int, body: str) -> Update:
-    """The idempotency record's answer, stored: later requests with its key replay it."""
-    return (
-        update(SandboxIdempotency)
-        .where(SandboxIdempotency.key_hash == key_hash)
-        .values(state="done", status_code=status_code, body=body)
+_IDEM = cast(Table, SandboxIdempotency.__table__)
+_PAYMENTS = cast(Table, SandboxPayment.__table__)
+_KEYS = cast(Table, SandboxBillingKey.__table__)
+_CLAIM = Statement(insert(_IDEM).values(key_hash=bindparam("key"), state="processing", created_at=bindparam("at")))
+_CLAIMED = Statement(
+    select(_IDEM.c.state, _IDEM.c.status_code, _IDEM.c.body).where(_IDEM.c.key_hash == bindparam("key"))
+)
+#: The idempotency record's answer, stored: later requests with its key replay it.
+_ANSWERED = Statement(
+    update(_IDEM)
+    .where(_IDEM.c.key_hash == bindparam("key"))
+    .values(state="done", status_code=bindparam("status_code"), body=bindparam("body"))
+)
+_RELEASE = Statement(delete(_IDEM).where(_IDEM.c.key_hash == bindparam("key")))
+_BY_KEY = Statement(
+    select(_PAYMENTS).where(_PAYMENTS.c.payment_key == bindparam("payment_key"), _PAYMENTS.c.mid == bindparam("mid"))
+)
+_BY_ORDER = Statement(
+    select(_PAYMENTS).where(_PAYMENTS.c.mid == bindparam("mid"), _PAYMENTS.c.order_id == bindparam("order_id"))
+)
+_ADD_PAYMENT = Statement(
+    insert(_PAYMENTS).values(
+        payment_key=bindparam("v_payment_key"),
+        mid=bindparam("v_mid"),
+        order_id=bindparam("v_order_id"),
+        status=bindparam("v_status"),
+        version=0,
+        doc=bindparam("v_doc"),
+        created_at=bindparam("v_at"),
+        updated_at=bindparam("v_at"),
     )
+)
+_REPLACE = Statement(
+    update(_PAYMENTS)
+    .where(_PAYMENTS.c.payment_key == bindparam("payment_key"), _PAYMENTS.c.version == bindparam("seen"))
+    .values(
+        doc=bindparam("v_doc"),
+        status=bindparam("v_status"),
+        version=bindparam("v_version"),
+        updated_at=bindparam("v_at"),
+    )
+)
+_DROP_ORDER = Statement(
+    delete(_PAYMENTS).where(
+        _PAYMENTS.c.mid == bindparam("mid"),
+        _PAYMENTS.c.order_id == bindparam("order_id"),
+        _PAYMENTS.c.status == bindparam("status"),
+    )
+)
+_BILLING_KEY = Statement(
+    select(_KEYS.c.customer_key, _KEYS.c.doc).where(
+        _KEYS.c.billing_key_hash == bindparam("key"), _KEYS.c.mid == bindparam("mid"), _KEYS.c.deleted_at.is_(None)
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -98,8 +146,9 @@ class StoredBillingKey:
 
 
 class Store:
-    def __init__(self, sessions: Sessions) -> None:
+    def __init__(self, sessions: Sessions, db: Driver) -> None:
         self.sessions = sessions
+        self.db = db
         self._mids: dict[str, str] = {}  # secret digest → MID; a key's MID never changes
         self._client_mids: dict[str, str] = {}  # client key → MID, likewise
 
@@ -136,31 +185,23 @@ class Store:
     async def claim(self, key_hash: str, at: datetime) -> Claimed | None:
         """None when this request now owns the key; else the existing record (processing or done)."""
         try:
-            async with self.sessions.statements() as conn:
-                await conn.execute(
-                    insert(SandboxIdempotency).values(key_hash=key_hash, state="processing", created_at=at)
-                )
+            async with self.db.connection() as conn:
+                await conn.execute(_CLAIM, key=key_hash, at=at)
             return None
         except IntegrityError:
             pass
-        async with self.sessions.statements() as conn:
-            row = (
-                await conn.execute(
-                    select(SandboxIdempotency.state, SandboxIdempotency.status_code, SandboxIdempotency.body).where(
-                        SandboxIdempotency.key_hash == key_hash
-                    )
-                )
-            ).one_or_none()
+        async with self.db.connection() as conn:
+            row = await conn.first(_CLAIMED, key=key_hash)
         # released between the two statements: held by nobody now, so say "processing" (retry)
         return Claimed(row.state, row.status_code, row.body) if row is not None else Claimed("processing", None, None)
 
     async def finish(self, key_hash: str, status_code: int, body: str) -> None:
-        async with self.sessions.statements() as conn:
-            await conn.execute(_answered(key_hash, status_code, body))
+        async with self.db.connection() as conn:
+            await conn.execute(_ANSWERED, key=key_hash, status_code=status_code, body=body)
 
     async def release(self, key_hash: str) -> None:
-        async with self.sessions.statements() as conn:
-            await conn.execute(delete(SandboxIdempotency).where(SandboxIdempotency.key_hash == key_hash))
+        async with self.db.connection() as conn:
+            await conn.execute(_RELEASE, key=key_hash)
 
     async def forget_idempotency_before(self, cutoff: datetime) -> int:
         async with self.sessions() as session:
@@ -171,14 +212,13 @@ class Store:
     # -- payments --------------------------------------------------------------------------------
 
     async def by_key(self, mid: str, payment_key: str) -> StoredPayment | None:
-        return await self._payment(SandboxPayment.payment_key == payment_key, SandboxPayment.mid == mid)
+        async with self.db.connection() as conn:
+            row = await conn.first(_BY_KEY, payment_key=payment_key, mid=mid)
+        return _load(row) if row is not None else None
 
     async def by_order(self, mid: str, order_id: str) -> StoredPayment | None:
-        return await self._payment(SandboxPayment.mid == mid, SandboxPayment.order_id == order_id)
-
-    async def _payment(self, *where: ColumnElement[bool]) -> StoredPayment | None:
-        async with self.sessions.statements() as conn:
-            row = (await conn.execute(select(SandboxPayment.__table__).where(*where))).one_or_none()
+        async with self.db.connection() as conn:
+            row = await conn.first(_BY_ORDER, mid=mid, order_id=order_id)
         return _load(row) if row is not None else None
 
     async def insert(
@@ -194,28 +234,20 @@ class Store:
         transaction); False when the (mid, orderId) is taken. A payment of the same order in one
         of the ``replace`` statuses is replaced."""
         try:
-            async with self.sessions.transaction() as conn:
+            async with self.db.transaction() as conn:
                 if finish is not None:
-                    await conn.execute(_answered(*finish))
-                if replace:
-                    await conn.execute(
-                        delete(SandboxPayment).where(
-                            SandboxPayment.mid == mid,
-                            SandboxPayment.order_id == doc["orderId"],
-                            SandboxPayment.status.in_(replace),
-                        )
-                    )
+                    key_hash, status_code, body = finish
+                    await conn.execute(_ANSWERED, key=key_hash, status_code=status_code, body=body)
+                for status in replace:
+                    await conn.execute(_DROP_ORDER, mid=mid, order_id=doc["orderId"], status=status)
                 await conn.execute(
-                    insert(SandboxPayment).values(
-                        payment_key=doc["paymentKey"],
-                        mid=mid,
-                        order_id=doc["orderId"],
-                        status=doc["status"],
-                        version=0,
-                        doc=orjson.dumps(doc).decode(),
-                        created_at=at,
-                        updated_at=at,
-                    )
+                    _ADD_PAYMENT,
+                    v_payment_key=doc["paymentKey"],
+                    v_mid=mid,
+                    v_order_id=doc["orderId"],
+                    v_status=doc["status"],
+                    v_doc=orjson.dumps(doc).decode(),
+                    v_at=at,
                 )
         except IntegrityError:  # the (mid, orderId) is taken: nothing of this transaction stays
             return False
@@ -223,13 +255,17 @@ class Store:
 
     async def replace(self, stored: StoredPayment, doc: dict[str, Any], at: datetime) -> bool:
         """Writes ``doc`` if nobody changed the payment since ``stored`` was read."""
-        async with self.sessions.statements() as conn:
-            result = await conn.execute(
-                update(SandboxPayment)
-                .where(SandboxPayment.payment_key == stored.payment_key, SandboxPayment.version == stored.version)
-                .values(doc=orjson.dumps(doc).decode(), status=doc["status"], version=stored.version + 1, updated_at=at)
+        async with self.db.connection() as conn:
+            changed = await conn.execute(
+                _REPLACE,
+                payment_key=stored.payment_key,
+                seen=stored.version,
+                v_doc=orjson.dumps(doc).decode(),
+                v_status=doc["status"],
+                v_version=stored.version + 1,
+                v_at=at,
             )
-            return bool(result.rowcount)
+            return bool(changed)
 
     async def ledger(self, mid: str) -> list[dict[str, Any]]:
         async with self.sessions() as session:
@@ -257,16 +293,8 @@ class Store:
 
     async def billing_key(self, mid: str, billing_key: str) -> StoredBillingKey | None:
         """The live key's customer and card document, or None."""
-        async with self.sessions.statements() as conn:
-            row = (
-                await conn.execute(
-                    select(SandboxBillingKey.customer_key, SandboxBillingKey.doc).where(
-                        SandboxBillingKey.billing_key_hash == digest(billing_key),
-                        SandboxBillingKey.mid == mid,
-                        SandboxBillingKey.deleted_at.is_(None),
-                    )
-                )
-            ).one_or_none()
+        async with self.db.connection() as conn:
+            row = await conn.first(_BILLING_KEY, key=digest(billing_key), mid=mid)
         return StoredBillingKey(row.customer_key, row.doc) if row is not None else None
 
     async def delete_billing_key(self, mid: str, billing_key: str, at: datetime) -> bool:

@@ -10,15 +10,35 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import datetime
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tollway.db.driver import Conn, Statement
 from tollway.db.models import Payment, WebhookNotification, WebhookSettings
 from tollway.observability.logs import current_request_id
 
 DEFAULT_ATTEMPTS = 12
+_OUTBOX_COLUMNS = frozenset(
+    (
+        "webhook_id",
+        "merchant_id",
+        "imp_uid",
+        "merchant_uid",
+        "status",
+        "cancellation_id",
+        "url",
+        "content_type",
+        "max_attempts",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+        "request_id",
+    )
+)
 
 
 def new_webhook_id() -> str:
@@ -48,31 +68,59 @@ async def enqueue(
     """Adds the notifications of ``payment`` reaching ``status`` (callers are inside the change's
     transaction). The payment's ``notice_url`` (one or several) replaces the merchant's default URL,
     as in V1; with neither, there is nobody to notify."""
-    urls: list[str] = json.loads(payment.notice_url) if payment.notice_url else []
     settings = await session.get(WebhookSettings, payment.merchant_id)
-    if not urls and settings is not None and settings.default_url:
-        urls = [settings.default_url]
-    rows = [
-        WebhookNotification(
-            webhook_id=new_webhook_id(),
-            merchant_id=payment.merchant_id,
-            imp_uid=payment.imp_uid,
-            merchant_uid=payment.merchant_uid,
-            status=status,
-            cancellation_id=cancellation_id,
-            url=url,
-            content_type=settings.content_type if settings else "json",
-            max_attempts=settings.max_attempts if settings else DEFAULT_ATTEMPTS,
-            state="pending",
-            attempts=0,
-            next_attempt_at=at,
-            created_at=at,
-            request_id=current_request_id(),
-        )
-        for url in dict.fromkeys(urls)
-    ]
+    rows = [WebhookNotification(**values) for values in notifications(payment, settings, status, at, cancellation_id)]
     session.add_all(rows)
     return rows
+
+
+def notifications(
+    payment: Payment, settings: Any, status: str, at: datetime, cancellation_id: str | None = None
+) -> list[dict[str, Any]]:
+    """The outbox rows' values for ``payment`` reaching ``status``, given the merchant's webhook
+    settings (a row of ``webhook_settings`` or None)."""
+    urls: list[str] = json.loads(payment.notice_url) if payment.notice_url else []
+    if not urls and settings is not None and settings.default_url:
+        urls = [settings.default_url]
+    return [
+        {
+            "webhook_id": new_webhook_id(),
+            "merchant_id": payment.merchant_id,
+            "imp_uid": payment.imp_uid,
+            "merchant_uid": payment.merchant_uid,
+            "status": status,
+            "cancellation_id": cancellation_id,
+            "url": url,
+            "content_type": settings.content_type if settings else "json",
+            "max_attempts": settings.max_attempts if settings else DEFAULT_ATTEMPTS,
+            "state": "pending",
+            "attempts": 0,
+            "next_attempt_at": at,
+            "created_at": at,
+            "request_id": current_request_id(),
+        }
+        for url in dict.fromkeys(urls)
+    ]
+
+
+_NOTIFICATIONS = cast(Table, WebhookNotification.__table__)
+_SETTINGS_OF = Statement(select(WebhookSettings.__table__).where(WebhookSettings.merchant_id == bindparam("merchant")))
+_ADD = Statement(
+    insert(_NOTIFICATIONS).values(
+        {c.key: bindparam(f"v_{c.key}") for c in _NOTIFICATIONS.columns if c.key in _OUTBOX_COLUMNS}
+    )
+)
+
+
+async def enqueue_on(
+    conn: Conn, payment: Payment, status: str, at: datetime, *, cancellation_id: str | None = None
+) -> int:
+    """``enqueue`` on a driver connection (inside the change's transaction); returns how many rows."""
+    settings = await conn.first(_SETTINGS_OF, merchant=payment.merchant_id)
+    rows = notifications(payment, settings, status, at, cancellation_id)
+    for values in rows:
+        await conn.execute(_ADD, **{f"v_{k}": v for k, v in values.items()})
+    return len(rows)
 
 
 async def settings_for(session: AsyncSession, merchant_id: int) -> WebhookSettings | None:

@@ -239,10 +239,8 @@ async def one(
     services: ServicesDep,
     include_sandbox: Annotated[bool, Query(description="include test-channel payments")] = False,
 ) -> Response:
-    # The hottest lookup: a Core connection opened here, not a session from a dependency (an
-    # async-generator dependency and an ORM session were 13% of its CPU; docs/benchmarks.md).
-    async with services.sessions.statements() as reader:
-        return ok(await queries.lookup_one(reader, principal.merchant_id, imp_uid, include_sandbox=include_sandbox))
+    # The hottest lookup: on the driver's connection, not a session from a dependency (docs/benchmarks.md).
+    return ok(await queries.lookup_one(services.db, principal.merchant_id, imp_uid, include_sandbox=include_sandbox))
 
 
 @router.get(
