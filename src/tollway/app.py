@@ -67,10 +67,9 @@ Authenticate with `POST /users/getToken`, then send the token as `Authorization:
 DOCS_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>Tollway API</title>
 <link rel="stylesheet" href="/docs/static/swagger-ui.css"><link rel="icon" href="/docs/static/favicon-32x32.png">
-</head><body><div id="swagger-ui" data-url="/openapi.json"></div>
+</head><body><div id="swagger-ui"></div>
 <script src="/docs/static/swagger-ui-bundle.js"></script><script src="/docs/init.js"></script></body></html>"""
-DOCS_INIT = """window.ui = SwaggerUIBundle({url: document.getElementById("swagger-ui").dataset.url,
-  dom_id: "#swagger-ui", layout: "BaseLayout",
+DOCS_INIT = """window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", layout: "BaseLayout",
   deepLinking: true, showExtensions: true, showCommonExtensions: true,
   presets: [SwaggerUIBundle.presets.apis, SwaggerUIBundle.SwaggerUIStandalonePreset]});"""
 
