@@ -312,7 +312,7 @@ async def test_chosen_installment_is_charged(browser: Any, shop: str, live: str,
         ({"card": {"detail": [{"card_code": "*", "enabled": False}]}}, 15000, "card.detail"),
         ({"display": {"card_quota": "3"}}, 60000, "display.card_quota"),
         ({"pay_method": "bitcoin"}, 15000, "pay_method"),
-        ({"pay_method": "phone"}, 15000, "phone"),
+        ({"pay_method": "kpay"}, 15000, "kpay"),  # a V1 method the tosspayments module does not take
     ],
 )
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -382,7 +382,9 @@ async def test_billing_window_keeps_customer_id_and_refuses_a_bad_sms_code(
     frame = page.frame_locator("#imp-window")
     await frame.locator("#smsCode").fill("123456")
     await frame.locator("#pay").click()
-    assert "000000" in (await frame.locator("[role=alert]").text_content() or "")  # the window asks again
+    assert "000000" in (await frame.locator("#error:not([hidden])").text_content() or "")  # it asks again
+    assert await frame.locator("#smsCode").get_attribute("aria-invalid") == "true"  # the error names its field
+    assert await frame.locator("#cardNumber").get_attribute("aria-invalid") is None
     await frame.locator("#smsCode").fill("000000")
     await frame.locator("#pay").click()
     assert (await result)["success"] is True

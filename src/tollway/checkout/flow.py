@@ -136,6 +136,8 @@ async def open_window(
                 pg_params["customerName"] = params.buyer_name
             if params.buyer_email:
                 pg_params["customerEmail"] = params.buyer_email
+            if channel.sandbox:  # shown, never charged; Toss's billing window has no parameter for it
+                pg_params["tollway"] = {"amount": params.amount, "orderName": (params.name or "")[:100]}
         session.add(
             CheckoutSession(
                 token_hash=token_hash(token),

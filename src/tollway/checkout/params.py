@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from tollway.checkout.methods import WINDOW_METHODS, toss_method
 from tollway.codes import CARDS
 from tollway.pg.toss.codes import TOSS_CARDS, toss_card_code
 from tollway.pg.toss.wire import KST
@@ -24,6 +25,7 @@ KNOWN_PAY_METHODS = frozenset(
         "vbank",
         "phone",
         "samsung",
+        "samsungpay",
         "kpay",
         "kakaopay",
         "payco",
@@ -47,8 +49,6 @@ KNOWN_PAY_METHODS = frozenset(
         "cvs",
     }
 )
-#: What Tollway's Toss window supports, and Toss's method name for it.
-TOSS_METHODS = {"card": "카드", "trans": "계좌이체", "vbank": "가상계좌"}
 INSTALLMENT_MINIMUM = 50_000
 INSTALLMENT_TOO_SMALL = "할부는 결제 금액이 50,000원 이상일 때만 가능합니다. (installments need 50,000 KRW or more)"
 MERCHANT_UID_MAX = 40
@@ -145,10 +145,10 @@ def parse(params: object) -> WindowParams:
     if pay_method not in KNOWN_PAY_METHODS:
         raise ParamError(f"지원하지 않는 pay_method입니다: {pay_method} (unknown pay_method; e.g. card, trans, vbank)")
     customer_uid = _str(params, "customer_uid", 80)
-    if customer_uid is None and pay_method not in TOSS_METHODS:
+    if customer_uid is None and pay_method not in WINDOW_METHODS:
         raise ParamError(
-            f"토스페이먼츠 결제창에서 아직 지원하지 않는 결제수단입니다: {pay_method} "
-            f"(Tollway's Toss window supports {', '.join(TOSS_METHODS)})",
+            f"토스페이먼츠 결제창에서 지원하지 않는 결제수단입니다: {pay_method} "
+            f"(tosspayments supports {', '.join(sorted(WINDOW_METHODS))})",
             code="UNSUPPORTED_PAY_METHOD",
         )
     if customer_uid is not None and pay_method != "card":
@@ -281,11 +281,12 @@ def _enabled_cards(detail: object) -> tuple[str, ...]:
 
 def toss_request(params: WindowParams, order_id: str, *, sandbox: bool, now: datetime) -> tuple[str, dict[str, Any]]:
     """Toss's ``requestPayment(method, params)`` for a payment window (success/fail URLs added later)."""
-    method = TOSS_METHODS[params.pay_method]
+    method, selector = toss_method(params.pay_method)
     request: dict[str, Any] = {
         "amount": params.amount,
         "orderId": order_id,
         "orderName": (params.name or params.merchant_uid)[:100],
+        **selector,
     }
     if params.tax_free:
         request["taxFreeAmount"] = params.tax_free
@@ -297,7 +298,7 @@ def toss_request(params: WindowParams, order_id: str, *, sandbox: bool, now: dat
         request["customerMobilePhone"] = TEL.sub("", params.buyer_tel)
     if params.language in ("en", "ko"):
         request["locale"] = params.language
-    if method == "카드":
+    if method == "카드" and not selector:
         request.update(_toss_card(params.card, params.amount, sandbox=sandbox))
     if method == "가상계좌":
         if params.escrow:

@@ -112,6 +112,7 @@ class CardApproval:
     card_publisher_name: str | None = None
     bank_code: str | None = None  # KFTC; an account transfer's bank
     bank_name: str | None = None
+    emb_pg_provider: str | None = None  # an easy pay inside the PG's window (kakaopay…)
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,8 @@ def record_paid(payment: Payment, approval: CardApproval, at: datetime) -> bool:
     payment.card_issuer_name = approval.card_issuer_name
     payment.card_publisher_code = approval.card_publisher_code
     payment.card_publisher_name = approval.card_publisher_name
+    if approval.emb_pg_provider:
+        payment.emb_pg_provider = approval.emb_pg_provider
     if approval.bank_code or approval.bank_name:
         payment.bank_code = approval.bank_code
         payment.bank_name = approval.bank_name

@@ -25,6 +25,7 @@ from tollway.payments.ledger import (
 from tollway.payments.states import PaymentStatus, end_pg_call, transition
 from tollway.pg.base import PgCard, PgError, PgPayment
 from tollway.pg.toss.codes import CARD_TYPES, kftc_bank_code, kftc_card_code, toss_card_name
+from tollway.pg.toss.methods import emb_pg_provider
 from tollway.webhooks import outbox
 
 if TYPE_CHECKING:
@@ -48,17 +49,26 @@ def card_fields(card: PgCard) -> dict[str, Any]:
 
 
 def approval_of(pg: PgPayment) -> CardApproval:
+    """V1's fields of an approval: the card's (a card payment, or an easy pay a card funded), the
+    bank's (a transfer), the easy pay as ``emb_pg_provider``, a gift certificate's approval number."""
     card = pg.card
+    emb = emb_pg_provider(pg.easy_pay)
     if card is None:
         bank = kftc_bank_code(pg.transfer_bank or (pg.virtual_account.bank_code if pg.virtual_account else None))
         return CardApproval(
-            pg_tid=pg.payment_key, receipt_url=pg.receipt_url, bank_code=bank, bank_name=BANKS.get(bank or "")
+            pg_tid=pg.payment_key,
+            receipt_url=pg.receipt_url,
+            bank_code=bank,
+            bank_name=BANKS.get(bank or ""),
+            apply_num=pg.gift_approve_no,
+            emb_pg_provider=emb,
         )
     return CardApproval(
         pg_tid=pg.payment_key,
         apply_num=card.approve_no,
         card_quota=card.installment_months,
         receipt_url=pg.receipt_url,
+        emb_pg_provider=emb,
         **card_fields(card),
     )
 

@@ -180,6 +180,16 @@ class PgVirtualAccount:
 
 
 @dataclass(frozen=True)
+class PgEasyPay:
+    """An easy pay (간편결제) inside the PG's window. ``amount`` is what the provider's balance or
+    points paid; a card behind it shows as the payment's ``card``."""
+
+    provider: str  # the PG's name for it (Toss: the Korean display name, 카카오페이)
+    amount: int = 0
+    discount: int = 0
+
+
+@dataclass(frozen=True)
 class PgPayment:
     """A payment as the PG sees it. ``status`` is the PG's own (Toss: DONE, CANCELED, ABORTED…)."""
 
@@ -200,6 +210,9 @@ class PgPayment:
     type: str | None = None
     virtual_account: PgVirtualAccount | None = None
     transfer_bank: str | None = None  # the PG's bank code of an account transfer
+    easy_pay: PgEasyPay | None = None
+    phone_number: str | None = None  # masked; a phone (휴대폰) payment's number
+    gift_approve_no: str | None = None  # a gift-certificate payment's approval number
 
     @property
     def is_waiting_for_deposit(self) -> bool:

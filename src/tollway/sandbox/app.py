@@ -17,17 +17,18 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI, Request
 from starlette.responses import HTMLResponse, Response
 
+from tollway.sandbox import receipt_page
 from tollway.sandbox.billing import BillingApi
 from tollway.sandbox.cash_receipts import CashReceiptsApi
 from tollway.sandbox.core import Handler, SandboxConfig
-from tollway.sandbox.payments import PaymentsApi
+from tollway.sandbox.methods import MethodsApi
 from tollway.sandbox.virtual_accounts import VirtualAccountsApi
 from tollway.sandbox.window import add_routes
 
 __all__ = ["Sandbox", "SandboxConfig", "create_sandbox_app"]
 
 
-class Sandbox(PaymentsApi, BillingApi, VirtualAccountsApi, CashReceiptsApi):
+class Sandbox(MethodsApi, BillingApi, VirtualAccountsApi, CashReceiptsApi):
     """Every Toss resource the sandbox serves, over one store, clock and configuration."""
 
 
@@ -63,10 +64,12 @@ def create_sandbox_app(sandbox: Sandbox) -> FastAPI:
 
     @router.get("/_sandbox/receipts/{payment_key}", include_in_schema=False)
     async def receipt(payment_key: str) -> HTMLResponse:
-        return HTMLResponse(
-            "<!doctype html><meta charset=utf-8><title>Sandbox receipt</title>"
-            f"<p>Tollway sandbox receipt for payment <code>{_html(payment_key)}</code>. No money moved.</p>"
-        )
+        stored = await sandbox.store.for_receipt(payment_key)
+        return receipt_page.receipt(stored.doc) if stored is not None else receipt_page.not_found()
+
+    @router.get("/_sandbox/receipt.css", include_in_schema=False)
+    async def receipt_style() -> Response:
+        return Response(receipt_page.STYLE, media_type="text/css", headers={"Cache-Control": "public, max-age=300"})
 
     @router.get("/_sandbox/cash-receipts/{receipt_key}", include_in_schema=False)
     async def cash_receipt(receipt_key: str) -> HTMLResponse:

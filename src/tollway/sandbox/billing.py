@@ -90,7 +90,7 @@ class BillingApi(SandboxCore):
     async def window_billing_auth(self, window: WindowRequest, card_number: str, sms_code: str) -> str:
         """The buyer registered a card in the billing window: a one-time ``authKey``."""
         if sms_code.strip() != "000000":
-            raise WindowError("RETRY", "인증번호가 올바르지 않습니다. 테스트 인증번호는 000000입니다.")
+            raise WindowError("RETRY", "인증번호가 올바르지 않습니다. 테스트 인증번호는 000000입니다.", "smsCode")
         number = card_number.replace("-", "").replace(" ", "")
         card = cards.lookup(number)
         if card is None or card.outcome in cards.REFUSED_AT_REGISTRATION:

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import Request
 
 from tollway.pg.toss.wire import format_time
-from tollway.sandbox import cards
+from tollway.sandbox import cards, rules
 from tollway.sandbox.core import (
     PRIVATE,
     Answer,
@@ -23,8 +23,11 @@ from tollway.sandbox.core import (
     public_doc,
     split_vat,
 )
+from tollway.sandbox.method_window import METHOD_NAMES as OTHER_METHOD_NAMES
 from tollway.sandbox.store import StoredPayment
 from tollway.sandbox.window import BANKS, METHOD_NAMES, OUTCOME_CARDS, WindowError, WindowRequest
+
+OTHER_METHODS = frozenset(OTHER_METHOD_NAMES.values())
 
 
 class PaymentsApi(SandboxCore):
@@ -61,6 +64,8 @@ class PaymentsApi(SandboxCore):
         months = int(private.get("installmentPlanMonths", 0))
         now = self.clock.now()
         method = private.get("method", "카드")
+        if method in OTHER_METHODS:
+            return await self._confirm_other(caller, stored, request)
         if method != "카드":
             return await self._confirm_account(caller, stored, method, request)
         doc.update(
@@ -112,6 +117,10 @@ class PaymentsApi(SandboxCore):
             )
         return await self._settle(caller, doc, cards.Outcome.APPROVE, request, existing=stored)
 
+    async def _confirm_other(self, caller: Caller, stored: StoredPayment, request: Request) -> Answer:
+        """Easy pays, phone and gift certificates: ``sandbox.methods`` overrides this."""
+        raise TossApiError("NOT_SUPPORTED_METHOD")
+
     async def deposit(self, caller: Caller, _: dict[str, Any], request: Request) -> Answer:
         """Sandbox helper, like the developer center's 입금처리: a waiting virtual account is paid."""
         stored = await self.store.by_key(caller.mid, request.path_params["payment_key"])
@@ -140,6 +149,10 @@ class PaymentsApi(SandboxCore):
                 months = int(choice["months"])
             except ValueError:
                 months = -1
+            try:  # Toss's rule first (a forged form gets Toss's code), then what this window offered
+                rules.check_installment(months, window.amount)
+            except TossApiError as exc:
+                raise WindowError(exc.code, exc.message) from None
             if months not in window.months:
                 raise WindowError("RETRY", "할부 개월 수를 선택해 주세요.")
             test_card = cards.lookup(OUTCOME_CARDS.get(outcome, ""))
@@ -244,6 +257,7 @@ class PaymentsApi(SandboxCore):
             raise TossApiError("NOT_CANCELABLE_AMOUNT")
         if doc["status"] == "WAITING_FOR_DEPOSIT" and amount != balance:
             raise TossApiError("NOT_ALLOWED_PARTIAL_REFUND_WAITING_DEPOSIT")
+        rules.check_method_cancel(doc, amount, self.clock.now())
         tax_free = body.get("taxFreeAmount", 0) or 0
         if (
             isinstance(tax_free, bool)

@@ -100,6 +100,7 @@ _RELEASE = Statement(delete(_IDEM).where(_IDEM.c.key_hash == bindparam("key")))
 _BY_KEY = Statement(
     select(_PAYMENTS).where(_PAYMENTS.c.payment_key == bindparam("payment_key"), _PAYMENTS.c.mid == bindparam("mid"))
 )
+_BY_PAYMENT_KEY = Statement(select(_PAYMENTS).where(_PAYMENTS.c.payment_key == bindparam("payment_key")))
 _BY_ORDER = Statement(
     select(_PAYMENTS).where(_PAYMENTS.c.mid == bindparam("mid"), _PAYMENTS.c.order_id == bindparam("order_id"))
 )
@@ -219,6 +220,12 @@ class Store:
     async def by_order(self, mid: str, order_id: str) -> StoredPayment | None:
         async with self.db.connection() as conn:
             row = await conn.first(_BY_ORDER, mid=mid, order_id=order_id)
+        return _load(row) if row is not None else None
+
+    async def for_receipt(self, payment_key: str) -> StoredPayment | None:
+        """A payment by its key alone: the receipt page's URL is the only thing it is given."""
+        async with self.db.connection() as conn:
+            row = await conn.first(_BY_PAYMENT_KEY, payment_key=payment_key)
         return _load(row) if row is not None else None
 
     async def insert(

@@ -19,6 +19,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from importlib import resources
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -28,6 +29,9 @@ from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from tollway.pg.toss.codes import TOSS_BANK_CODES, TOSS_CARDS
+from tollway.pg.toss.wire import KST
+from tollway.sandbox import method_window, rules
+from tollway.sandbox.core import TossApiError
 
 INSTALLMENT_MINIMUM = 50_000
 ORDER_ID = re.compile(r"^[A-Za-z0-9_-]{6,64}$")
@@ -48,6 +52,7 @@ METHODS = {
     "TRANSFER": "TRANSFER",
     "가상계좌": "VIRTUAL_ACCOUNT",
     "VIRTUAL_ACCOUNT": "VIRTUAL_ACCOUNT",
+    **method_window.METHODS,
 }
 METHOD_NAMES = {"CARD": "카드", "TRANSFER": "계좌이체", "VIRTUAL_ACCOUNT": "가상계좌"}
 
@@ -76,10 +81,23 @@ OUTCOME_CARDS = {"approve": "4330123412340005", "decline": "4330123412340013", "
 
 
 class WindowError(Exception):
-    def __init__(self, code: str, message: str) -> None:
+    """``RETRY`` shows the window again with ``message``, tied to the input named ``field``."""
+
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
         super().__init__(code)
         self.code = code
         self.message = message
+        self.field = field
+
+
+class RuleRefusal(WindowError):
+    """A Toss rule the call breaks (an amount below the minimum, installments under 50,000 KRW):
+    Toss's SDK refuses it, and the window ends at ``failUrl`` with Toss's code, as a key-in call
+    answers with the same code."""
+
+    def __init__(self, code: str, message: str, request: WindowRequest) -> None:
+        super().__init__(code, message)
+        self.request = request
 
 
 @dataclass
@@ -138,6 +156,11 @@ def parse(client_key: str, mid: str, kind: str, method: str, raw_params: str) ->
     normalized = METHODS.get(method)
     if normalized is None or (kind == "billing" and normalized != "CARD"):
         raise WindowError("INVALID_PARAMETER", f"샌드박스 결제창이 지원하지 않는 결제수단입니다: {method}")
+    if kind == "payment":
+        try:
+            normalized = method_window.normalize(method, normalized, params)
+        except method_window.MethodError as exc:
+            raise WindowError(exc.code, exc.message) from None
     request = WindowRequest(
         client_key=client_key,
         mid=mid,
@@ -152,6 +175,12 @@ def parse(client_key: str, mid: str, kind: str, method: str, raw_params: str) ->
         if not isinstance(key, str) or not CUSTOMER_KEY.match(key):
             raise WindowError("INVALID_CUSTOMER_KEY", "customerKey 형식이 올바르지 않습니다.")
         request.customer_key = key
+        extra = params.get("tollway")
+        if isinstance(extra, dict):  # what Tollway's checkout shows: the amount (never charged), the order
+            shown = extra.get("amount")
+            request.amount = shown if isinstance(shown, int) and not isinstance(shown, bool) and shown > 0 else 0
+            name = extra.get("orderName")
+            request.order_name = name[:100] if isinstance(name, str) else ""
         return request
     request.amount = _int(params.get("amount"), "amount")
     if request.amount <= 0:
@@ -163,6 +192,12 @@ def parse(client_key: str, mid: str, kind: str, method: str, raw_params: str) ->
     if not isinstance(order_name, str) or not order_name or len(order_name) > 100:
         raise WindowError("INVALID_ORDER_NAME", "orderName은 1자 이상 100자 이하여야 합니다.")
     request.order_id, request.order_name = order_id, order_name
+    try:
+        rules.check_minimum(normalized, request.amount)
+        if normalized == "CARD" and params.get("cardInstallmentPlan") not in (None, 0):
+            rules.check_installment(params["cardInstallmentPlan"], request.amount)
+    except TossApiError as exc:
+        raise RuleRefusal(exc.code, exc.message, request) from None
     if normalized == "CARD":
         _card_options(request)
     return request
@@ -215,13 +250,18 @@ def _card_options(request: WindowRequest) -> None:
 
 STATIC = resources.files("tollway.sandbox") / "static"
 STYLE = (STATIC / "window.css").read_text()
+SCRIPT = (STATIC / "window.js").read_text()
 
 
 def page(title: str, body: str) -> HTMLResponse:
+    """A window page: styles and behaviour come from files (no inline script or style, for a CSP
+    of ``'self'``); ``window.js`` makes Escape the buyer's cancel."""
     return HTMLResponse(
         "<!doctype html><html lang=ko><head><meta charset=utf-8>"
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body><main>"
+        f"<title>{html.escape(title)}</title>"
+        '<link rel="icon" href="/favicon.ico"><link rel="stylesheet" href="window.css">'
+        '<script src="window.js" defer></script></head><body><main>'
         '<header><span class="brand">toss payments</span>'
         '<span class="sandbox">Tollway sandbox · 테스트 결제</span></header>'
         f"{body}</main></body></html>"
@@ -231,8 +271,9 @@ def page(title: str, body: str) -> HTMLResponse:
 def error_page(code: str, message: str, status: int = 400) -> HTMLResponse:
     response = page(
         "결제 오류",
-        f'<h1>결제를 진행할 수 없습니다</h1><p class="error" data-code="{html.escape(code)}">'
-        f"[{html.escape(code)}] {html.escape(message)}</p>",
+        f'<h1>결제를 진행할 수 없습니다</h1><p class="error" role="alert" data-code="{html.escape(code)}">'
+        f"[{html.escape(code)}] {html.escape(message)}</p>"
+        '<p class="note">가맹점 페이지로 돌아가 다시 시도해 주세요.</p>',
     )
     response.status_code = status
     return response
@@ -242,38 +283,81 @@ def _month_label(months: int) -> str:
     return "일시불" if months == 0 else f"{months}개월"
 
 
-def window_page(request: WindowRequest, error: str | None = None) -> HTMLResponse:
+def _error(error: str | None) -> str:
+    """The error region: always present, so that a screen reader announces what appears in it."""
+    text = html.escape(error) if error else ""
+    return f'<p class="error" id="error" role="alert" aria-live="assertive"{"" if error else " hidden"}>{text}</p>'
+
+
+def _invalid(error: str | None) -> str:
+    return ' aria-invalid="true" aria-describedby="error"' if error else ""
+
+
+def window_page(
+    request: WindowRequest,
+    error: str | None = None,
+    *,
+    typed_card: str | None = None,
+    due: str | None = None,
+    confirm: dict[str, str] | None = None,
+    field: str = "cardNumber",
+) -> HTMLResponse:
+    """The window. ``typed_card`` keeps a refused card number in its field (the buyer's own input,
+    sent back only to the buyer's browser); ``due`` is a virtual account's deposit deadline;
+    ``confirm`` is the choice of an easy pay, phone or gift-certificate window's first step."""
     parts = [f'<form method="post" action="window" id="window">{request.hidden()}']
-    if error:
-        parts.append(f'<p class="error" role="alert">{html.escape(error)}</p>')
+    pay_action = "pay"
     if request.kind == "billing":
+        parts.append('<h1 id="title">카드 등록</h1>')
+        if request.order_name or request.amount:
+            parts.append(
+                f'<p class="order" id="orderName">{html.escape(request.order_name)}</p>'
+                f'<p class="amount" id="amount">{request.amount:,}원</p>'
+                '<p class="note" id="amountNote">표시된 금액은 등록할 때 결제되지 않습니다.</p>'
+            )
+        else:
+            parts.append("<p>자동결제에 쓸 카드를 등록합니다. 등록할 때 결제되지 않습니다.</p>")
+        parts.append(_error(error))
+        number = typed_card if typed_card is not None else "4330-1234-1234-0005"
         parts.append(
-            "<h1>카드 등록</h1><p>자동결제에 쓸 카드를 등록합니다. 등록할 때 결제되지 않습니다.</p>"
-            '<h2>카드 번호</h2><input type="text" name="cardNumber" id="cardNumber" inputmode="numeric" '
-            'value="4330-1234-1234-0005" autocomplete="off">'
-            '<h2>휴대폰 인증번호</h2><input type="text" name="smsCode" id="smsCode" value="000000">'
+            '<label for="cardNumber">카드 번호</label><input type="text" name="cardNumber" id="cardNumber" '
+            f'inputmode="numeric" value="{html.escape(number)}" autocomplete="off"'
+            f"{_invalid(error if field == 'cardNumber' else None)}>"
+            '<label for="smsCode">휴대폰 인증번호</label>'
+            '<input type="text" name="smsCode" id="smsCode" inputmode="numeric" value="000000" autocomplete="off"'
+            f"{_invalid(error if field == 'smsCode' else None)}>"
             '<p class="note">테스트 카드 번호는 docs/sandbox.md에 있습니다. 인증번호는 000000입니다.</p>'
         )
         pay_label = "카드 등록"
     else:
         parts.append(
             f'<h1 id="orderName">{html.escape(request.order_name)}</h1>'
-            f'<p class="amount" id="amount">{request.amount:,}원</p>'
+            f'<p class="amount" id="amount">{request.amount:,}원</p>{_error(error)}'
         )
+        pay_label = f"{request.amount:,}원 결제하기"
         if request.method == "CARD":
             parts.append(_card_section(request))
+        elif request.method in method_window.METHOD_NAMES and confirm is None:
+            parts.append(method_window.section(request.method, request.params))
+            pay_label, pay_action = "다음", "next"
+        elif request.method in method_window.METHOD_NAMES and confirm is not None:
+            parts.append(method_window.confirm_section(request.method, request.params, confirm, invalid=bool(error)))
         else:
             options = "".join(f'<option value="{c}">{html.escape(n)}</option>' for c, n in BANKS.items())
             label = "입금할 은행" if request.method == "VIRTUAL_ACCOUNT" else "출금할 은행"
             parts.append(
-                f"<h2>{METHOD_NAMES[request.method]}</h2><label>{label}"
-                f'<select name="bank" id="bank">{options}</select></label>'
+                f'<section class="account"><h2>{METHOD_NAMES[request.method]}</h2>'
+                f'<label for="bank">{label}</label><select name="bank" id="bank">{options}</select>'
             )
-        pay_label = f"{request.amount:,}원 결제하기"
+            if request.method == "VIRTUAL_ACCOUNT":
+                parts.append(f'<p class="due" id="due">입금 기한: {html.escape(due or "")}까지</p>')
+                pay_label = "가상계좌 발급받기"
+            parts.append("</section>")
     parts.append(
         '<div class="buttons">'
         '<button type="submit" name="action" value="cancel" class="cancel" id="cancel">취소</button>'
-        f'<button type="submit" name="action" value="pay" class="pay" id="pay">{pay_label}</button></div></form>'
+        f'<button type="submit" name="action" value="{pay_action}" class="pay" id="pay">{pay_label}</button>'
+        "</div></form>"
     )
     title = "카드 등록" if request.kind == "billing" else "결제하기"
     return page(f"토스페이먼츠 {title} (sandbox)", "".join(parts))
@@ -286,24 +370,28 @@ def _card_section(request: WindowRequest) -> str:
         checked = " checked" if index == 0 else ""
         cards.append(
             f'<label data-card="{code}"><input type="radio" name="company" value="{code}"{checked}>'
-            f"{html.escape(name)}</label>"
+            f"<span>{html.escape(name)}</span></label>"
         )
     direct = request.params.get("flowMode") == "DIRECT"
     heading = f"{html.escape(TOSS_CARDS[request.companies[0]][1])} 바로 결제" if direct else "카드사 선택"
-    out = [f'<h2>{heading}</h2><div class="grid" id="companies">{"".join(cards)}</div>']
+    out = [f'<fieldset><legend>{heading}</legend><div class="grid" id="companies">{"".join(cards)}</div></fieldset>']
     if request.fixed_months is not None:
         out.append(f'<input type="hidden" name="months" value="{request.fixed_months}">')
         if not direct:  # Toss does not show the quota fixed by card.direct
             out.append(f'<h2>할부</h2><p id="fixedMonths">{_month_label(request.fixed_months)}</p>')
     else:
         options = "".join(f'<option value="{m}">{_month_label(m)}</option>' for m in request.months)
-        out.append(f'<h2>할부</h2><select name="months" id="months">{options}</select>')
-    radios = "".join(
-        f'<label><input type="radio" name="outcome" value="{key}"{" checked" * (key == "approve")}> {label}</label>'
-        for key, label in OUTCOMES.items()
-    )
-    out.append(f'<h2>테스트 결과</h2><div class="outcomes" id="outcomes">{radios}</div>')
+        out.append(f'<label for="months">할부</label><select name="months" id="months">{options}</select>')
+    out.append(outcome_choice(OUTCOMES))
     return "".join(out)
+
+
+def outcome_choice(outcomes: dict[str, str]) -> str:
+    radios = "".join(
+        f'<label><input type="radio" name="outcome" value="{key}"{" checked" * (index == 0)}> {label}</label>'
+        for index, (key, label) in enumerate(outcomes.items())
+    )
+    return f'<fieldset class="outcomes" id="outcomes"><legend>테스트 결과</legend>{radios}</fieldset>'
 
 
 def with_query(url: str, values: dict[str, Any]) -> str:
@@ -318,12 +406,35 @@ def redirect(url: str) -> Response:
 SDK = (STATIC / "toss-v1.js").read_text()
 
 
+def _due(window: WindowRequest, now: datetime) -> str | None:
+    """A virtual account's deadline as the window shows it (KST), from ``validHours`` (7 days by default)."""
+    if window.method != "VIRTUAL_ACCOUNT":
+        return None
+    hours = window.params.get("validHours")
+    valid = hours if isinstance(hours, int) and not isinstance(hours, bool) and 0 < hours <= 2160 else 168
+    return (now + timedelta(hours=valid)).astimezone(KST).strftime("%Y-%m-%d %H:%M")
+
+
+def _refused(exc: RuleRefusal) -> Response:
+    values = {"code": exc.code, "message": exc.message, "orderId": exc.request.order_id}
+    return redirect(with_query(exc.request.fail_url, values))
+
+
 def add_routes(router: APIRouter, sandbox: Any) -> None:
-    """``/_sandbox/v1.js`` and ``/_sandbox/window`` (GET shows the window, POST is its submit)."""
+    """``/_sandbox/v1.js`` and ``/_sandbox/window`` (GET shows the window, POST is its submit), and
+    the window's stylesheet and script."""
 
     @router.get("/_sandbox/v1.js", include_in_schema=False)
     async def sdk() -> Response:
         return Response(SDK, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+    @router.get("/_sandbox/window.css", include_in_schema=False)
+    async def style() -> Response:
+        return Response(STYLE, media_type="text/css", headers={"Cache-Control": "public, max-age=300"})
+
+    @router.get("/_sandbox/window.js", include_in_schema=False)
+    async def script() -> Response:
+        return Response(SCRIPT, media_type="text/javascript", headers={"Cache-Control": "public, max-age=300"})
 
     async def load(client_key: str, kind: str, method: str, raw: str) -> WindowRequest:
         mid = await sandbox.store.mid_for_client_key(client_key)
@@ -336,9 +447,11 @@ def add_routes(router: APIRouter, sandbox: Any) -> None:
         q = request.query_params
         try:
             window = await load(q.get("clientKey", ""), q.get("kind", ""), q.get("method", ""), q.get("params", ""))
+        except RuleRefusal as exc:
+            return _refused(exc)
         except WindowError as exc:
             return error_page(exc.code, exc.message)
-        return window_page(window)
+        return window_page(window, due=_due(window, sandbox.clock.now()))
 
     @router.post("/_sandbox/window", include_in_schema=False)
     async def submit(request: Request) -> Response:
@@ -350,25 +463,41 @@ def add_routes(router: APIRouter, sandbox: Any) -> None:
 
         try:
             window = await load(text("clientKey"), text("kind"), text("method"), text("params"))
+        except RuleRefusal as exc:
+            return _refused(exc)
         except WindowError as exc:
             return error_page(exc.code, exc.message)
-        if text("action") != "pay":
+        action = text("action")
+        if action not in ("pay", "next"):
             return redirect(with_query(window.fail_url, {"code": CANCELED[0], "message": CANCELED[1]}))
+        other = window.method in method_window.METHOD_NAMES
+        choice = {
+            "company": text("company"),
+            "months": text("months"),
+            "outcome": text("outcome") or "approve",
+            "bank": text("bank"),
+        }
+        if other:
+            choice = {key: text(key) for key in ("funding", "carrier", "phone", "giftId", "outcome")}
         try:
             if window.kind == "billing":
                 auth_key = await sandbox.window_billing_auth(window, text("cardNumber"), text("smsCode"))
                 done = {"customerKey": window.customer_key, "authKey": auth_key}
                 return redirect(with_query(window.success_url, done))
-            choice = {
-                "company": text("company"),
-                "months": text("months"),
-                "outcome": text("outcome") or "approve",
-                "bank": text("bank"),
-            }
-            payment_key = await sandbox.window_payment(window, choice, request)
+            if other and action == "next":
+                sandbox.check_method_choice(window, choice)
+                return window_page(window, confirm=choice)
+            if other:
+                payment_key = await sandbox.window_method_payment(window, choice, text("smsCode"), request)
+            else:
+                payment_key = await sandbox.window_payment(window, choice, request)
         except WindowError as exc:
+            if exc.code == "RETRY" and window.kind == "billing":
+                typed = text("cardNumber")
+                return window_page(window, exc.message, typed_card=typed, field=exc.field or "cardNumber")
             if exc.code == "RETRY":
-                return window_page(window, exc.message)
+                confirm = choice if other and action == "pay" else None
+                return window_page(window, exc.message, due=_due(window, sandbox.clock.now()), confirm=confirm)
             return redirect(
                 with_query(window.fail_url, {"code": exc.code, "message": exc.message, "orderId": window.order_id})
             )

@@ -13,6 +13,7 @@ from tollway.api.deps import ServicesDep
 from tollway.api.headers import window_policy
 from tollway.checkout import flow, pages
 from tollway.checkout.params import ParamError
+from tollway.favicon import FAVICON
 from tollway.merchants.origins import origin_of
 from tollway.services import Services
 
@@ -31,6 +32,17 @@ async def sdk() -> Response:
         media_type="text/javascript; charset=utf-8",
         headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
     )
+
+
+@router.get("/favicon.ico")
+async def favicon() -> Response:
+    """Every page's favicon (browsers ask for it even when a page names none)."""
+    return Response(FAVICON, media_type="image/x-icon", headers={"Cache-Control": "public, max-age=86400"})
+
+
+@router.get("/checkout/window.css")
+async def window_style() -> Response:
+    return Response(pages.STYLE, media_type="text/css; charset=utf-8", headers={"Cache-Control": "public, max-age=300"})
 
 
 @router.get("/checkout/result.js")

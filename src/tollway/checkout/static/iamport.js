@@ -8,7 +8,7 @@
   var script = document.currentScript;
   var BASE = script && script.src ? script.src.replace(/\/v1\/iamport\.js(\?.*)?$/, "") : "";
   var ORIGIN = BASE ? new URL(BASE, global.location.href).origin : global.location.origin;
-  var PAY_METHODS = ["card", "trans", "vbank", "phone", "samsung", "kpay", "kakaopay", "payco", "lpay",
+  var PAY_METHODS = ["card", "trans", "vbank", "phone", "samsung", "samsungpay", "kpay", "kakaopay", "payco", "lpay",
     "ssgpay", "tosspay", "cultureland", "smartculture", "happymoney", "booknlife", "point", "wechat",
     "alipay", "unionpay", "tenpay", "naverpay", "applepay", "paypal", "kakao", "chai", "cvs"];
   var state = { userCode: null, tierCode: null, open: null };
@@ -71,9 +71,17 @@
     return true;
   }
 
+  var CANCELED = "사용자에 의해 결제가 취소되었습니다.";
+
+  // The PC window is a modal dialog: the page behind it is inert (focus stays in the window), the
+  // window gets the focus, Escape is the buyer's cancel, and the focus returns where it was.
   function openOverlay(url, deliver) {
+    var opener = document.activeElement;
     var overlay = document.createElement("div");
     overlay.id = "imp-overlay";
+    overlay.setAttribute("role", "dialog");
+    overlay.setAttribute("aria-modal", "true");
+    overlay.setAttribute("aria-label", "결제창");
     overlay.setAttribute("style", "position:fixed;inset:0;z-index:2147483647;background:rgba(0,0,0,.45)");
     var frame = document.createElement("iframe");
     frame.id = "imp-window";
@@ -82,23 +90,51 @@
     frame.setAttribute("allow", "payment");
     frame.setAttribute("style", "position:absolute;top:50%;left:50%;transform:translate(-50%,-50%);" +
       "width:min(480px,100%);height:min(780px,100%);border:0;border-radius:12px;background:#fff");
+    var inerted = [];
     function onMessage(event) {
       // Only the gateway's window, from the gateway's origin, may answer.
       if (event.origin !== ORIGIN || event.source !== frame.contentWindow) return;
       var data = event.data;
-      if (!data || data.source !== "tollway" || data.type !== "imp:result") return;
+      if (!data || data.source !== "tollway") return;
+      if (data.type === "imp:resize" && typeof data.height === "number" && isFinite(data.height)) {
+        // the window's page fits its content: no large empty frame under a short form
+        frame.style.height = "min(" + Math.max(320, Math.ceil(data.height)) + "px,100%)";
+        return;
+      }
+      if (data.type !== "imp:result") return;
       close();
       deliver(data.result);
     }
+    function onKey(event) {
+      // Escape while the focus is on this page (the window's own pages handle it inside): the
+      // gateway records the buyer's cancel and answers through the window as any cancel does.
+      if (event.key !== "Escape") return;
+      event.preventDefault();
+      var q = new URLSearchParams({ code: "PAY_PROCESS_CANCELED", message: CANCELED });
+      frame.src = url + "/fail?" + q.toString();
+    }
     function close() {
       global.removeEventListener("message", onMessage);
+      document.removeEventListener("keydown", onKey, true);
+      for (var i = 0; i < inerted.length; i++) inerted[i].removeAttribute("inert");
       if (overlay.parentNode) overlay.parentNode.removeChild(overlay);
       state.open = null;
+      if (opener && typeof opener.focus === "function" && document.contains(opener)) opener.focus();
     }
     global.addEventListener("message", onMessage);
+    document.addEventListener("keydown", onKey, true);
+    frame.addEventListener("load", function () { frame.focus(); });
     frame.src = url;
     overlay.appendChild(frame);
+    var siblings = document.body.children;
+    for (var j = 0; j < siblings.length; j++) {
+      if (!siblings[j].hasAttribute("inert") && siblings[j].tagName !== "SCRIPT") {
+        siblings[j].setAttribute("inert", "");
+        inerted.push(siblings[j]);
+      }
+    }
     document.body.appendChild(overlay);
+    frame.focus();
     state.open = close;
   }
 

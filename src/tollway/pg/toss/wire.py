@@ -24,6 +24,7 @@ from tollway.pg.base import (
     PgVirtualAccount,
     VirtualAccountTerms,
 )
+from tollway.pg.toss.methods import method_fields
 from tollway.vault import Secret
 
 KST = timezone(timedelta(hours=9))
@@ -171,6 +172,7 @@ def payment_from_wire(raw: Any) -> PgPayment:
         type=_str(raw.get("type")),
         virtual_account=virtual_account_from_wire(raw.get("virtualAccount")),
         transfer_bank=_str(raw["transfer"].get("bankCode")) if isinstance(raw.get("transfer"), dict) else None,
+        **method_fields(raw),
     )
 
 
