@@ -157,45 +157,51 @@ def _bad(key: str) -> JSONResponse:
     return _refused(400, f"{key} has not the expected shape")
 
 
-@router.post("/demo/api/verify")
-async def verify(request: Request, services: ServicesDep) -> Response:
-    credentials = await _guarded(request, services)
-    if isinstance(credentials, Response):
-        return credentials
-    imp_uid = _id(await _body(request), "imp_uid", IMP_UID)
-    if imp_uid is None:
-        return _bad("imp_uid")
-    return await _call(services, credentials, "GET", f"/payments/{quote(imp_uid, safe='')}")
-
-
-@router.post("/demo/api/again")
-async def again(request: Request, services: ServicesDep) -> Response:
+async def _checked(
+    request: Request, services: Services, **shapes: re.Pattern[str]
+) -> tuple[dict[str, str], dict[str, str]] | Response:
+    """The demo merchant's credentials and the body's identifiers, each of its exact shape, when the
+    demo page itself asks; the refusal otherwise (nothing reaches a URL before this)."""
     credentials = await _guarded(request, services)
     if isinstance(credentials, Response):
         return credentials
     body = await _body(request)
-    customer_uid, merchant_uid = _id(body, "customer_uid", CUSTOMER_UID), _id(body, "merchant_uid", ORDER_ID)
-    if customer_uid is None or merchant_uid is None:
-        return _bad("customer_uid or merchant_uid")
-    order = {
-        "customer_uid": customer_uid,
-        "merchant_uid": merchant_uid,
-        "amount": 9900,
-        "name": "Tollway 커피 구독 (월)",
-    }
+    ids: dict[str, str] = {}
+    for key, shape in shapes.items():
+        value = _id(body, key, shape)
+        if value is None:
+            return _bad(key)
+        ids[key] = value
+    return credentials, ids
+
+
+@router.post("/demo/api/verify")
+async def verify(request: Request, services: ServicesDep) -> Response:
+    checked = await _checked(request, services, imp_uid=IMP_UID)
+    if isinstance(checked, Response):
+        return checked
+    credentials, ids = checked
+    return await _call(services, credentials, "GET", f"/payments/{quote(ids['imp_uid'], safe='')}")
+
+
+@router.post("/demo/api/again")
+async def again(request: Request, services: ServicesDep) -> Response:
+    checked = await _checked(request, services, customer_uid=CUSTOMER_UID, merchant_uid=ORDER_ID)
+    if isinstance(checked, Response):
+        return checked
+    credentials, ids = checked
+    order = {**ids, "amount": 9900, "name": "Tollway 커피 구독 (월)"}
     return await _call(services, credentials, "POST", "/subscribe/payments/again", order)
 
 
 @router.post("/demo/api/vbank")
 async def vbank(request: Request, services: ServicesDep) -> Response:
-    credentials = await _guarded(request, services)
-    if isinstance(credentials, Response):
-        return credentials
-    merchant_uid = _id(await _body(request), "merchant_uid", ORDER_ID)
-    if merchant_uid is None:
-        return _bad("merchant_uid")
+    checked = await _checked(request, services, merchant_uid=ORDER_ID)
+    if isinstance(checked, Response):
+        return checked
+    credentials, ids = checked
     order = {
-        "merchant_uid": merchant_uid,
+        **ids,
         "amount": 15000,
         "name": "에티오피아 원두 1kg",
         "vbank_code": "088",
@@ -208,22 +214,19 @@ async def vbank(request: Request, services: ServicesDep) -> Response:
 
 @router.post("/demo/api/cancel")
 async def cancel(request: Request, services: ServicesDep) -> Response:
-    credentials = await _guarded(request, services)
-    if isinstance(credentials, Response):
-        return credentials
-    imp_uid = _id(await _body(request), "imp_uid", IMP_UID)
-    if imp_uid is None:
-        return _bad("imp_uid")
-    body = {"imp_uid": imp_uid, "reason": "데모 상점에서 취소"}
+    checked = await _checked(request, services, imp_uid=IMP_UID)
+    if isinstance(checked, Response):
+        return checked
+    credentials, ids = checked
+    body = {**ids, "reason": "데모 상점에서 취소"}
     return await _call(services, credentials, "POST", "/payments/cancel", body)
 
 
 @router.post("/demo/api/deposit")
 async def deposit(request: Request, services: ServicesDep) -> Response:
-    credentials = await _guarded(request, services)
-    if isinstance(credentials, Response):
-        return credentials
-    imp_uid = _id(await _body(request), "imp_uid", IMP_UID)
-    if imp_uid is None:
-        return _bad("imp_uid")
-    return await _call(services, credentials, "POST", f"/tollway/sandbox/payments/{quote(imp_uid, safe='')}/deposit")
+    checked = await _checked(request, services, imp_uid=IMP_UID)
+    if isinstance(checked, Response):
+        return checked
+    credentials, ids = checked
+    path = f"/tollway/sandbox/payments/{quote(ids['imp_uid'], safe='')}/deposit"
+    return await _call(services, credentials, "POST", path)

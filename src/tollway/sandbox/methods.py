@@ -65,17 +65,7 @@ class MethodsApi(PaymentsApi):
             private.update(easyPay=str(window.params.get("easyPay")), funding=choice["funding"])
         elif window.method == "MOBILE_PHONE":
             private.update(carrier=choice["carrier"], phone=mask_phone(choice["phone"]))
-        try:
-            tax_free = self._tax_free(window.params, window.amount)
-        except TossApiError as exc:
-            raise WindowError(exc.code, exc.message) from None
-        replaceable = ("ABORTED", "EXPIRED", "IN_PROGRESS", "READY")
-        payment_key = await self._open_in_progress(
-            window.mid, window.order_id, window.order_name, window.amount, tax_free, private, request, replaceable
-        )
-        if payment_key is None:
-            raise WindowError("DUPLICATED_ORDER_ID", "이미 승인 및 취소가 진행된 중복된 주문번호 입니다.")
-        return payment_key
+        return await self._open_window_payment(window, private, request)
 
     async def _confirm_other(self, caller: Caller, stored: StoredPayment, request: Request) -> Answer:
         doc = stored.doc

@@ -176,6 +176,10 @@ class PaymentsApi(SandboxCore):
                 customerName=window.params.get("customerName"),
                 validHours=hours if isinstance(hours, int) and 0 < hours <= 2160 else 168,
             )
+        return await self._open_window_payment(window, private, request)
+
+    async def _open_window_payment(self, window: WindowRequest, private: dict[str, Any], request: Request) -> str:
+        """The window's ``IN_PROGRESS`` payment, whatever its method; its paymentKey."""
         try:
             tax_free = self._tax_free(window.params, window.amount)
         except TossApiError as exc:
