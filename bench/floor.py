@@ -74,6 +74,10 @@ CUSTOMER = _sql(_CUSTOMER, 2)
 SETTINGS = _sql(_SETTINGS, 1)
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """asyncpg still rolls back an open transaction on release; no reset query besides."""
+
+
 class Db:
     """The bare driver: an asyncpg pool, or one sqlite3 connection."""
 
@@ -88,7 +92,9 @@ class Db:
             self.lite.execute("PRAGMA synchronous=NORMAL")
             self.lite.execute("PRAGMA busy_timeout=30000")
         else:
-            self.pool = await asyncpg.create_pool(URL, min_size=POOL, max_size=POOL)
+            # No reset query on release, as the gateway's driver (tollway.db.driver._keep_session): the
+            # floor stays the cheapest way the driver can do the work.
+            self.pool = await asyncpg.create_pool(URL, min_size=POOL, max_size=POOL, reset=_keep_session)
 
     async def row(self, sql: tuple[str, str], *args: Any) -> Any:
         if self.lite is not None:

@@ -3,7 +3,8 @@ valid token gets the 401 envelope, even where no route exists (clients probing a
 nothing without a token) and before any parameter is looked at.
 
 The check is the routes' own dependency (``api.deps.current_principal``: the token, the
-``Tier`` header), called as it is; the routes call it again and find the token in its cache.
+``Tier`` header), called as it is; the principal it returns is left in the ASGI scope, where the
+routes' dependency finds it instead of checking the same token a second time.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from fastapi import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tollway.api.deps import current_principal
+from tollway.api.deps import PRINCIPAL_KEY, current_principal
 from tollway.api.envelope import render_error
 from tollway.errors import TollwayError
 
@@ -54,9 +55,10 @@ class AuthenticateFirst:
         if scope["type"] == "http" and scope.get("method") != "OPTIONS" and needs_token(scope["path"]):
             request = Request(scope)
             try:
-                await current_principal(request)
+                principal = await current_principal(request)
             except TollwayError as exc:
                 response = await render_error(request, exc)
                 await response(scope, receive, send)
                 return
+            scope[PRINCIPAL_KEY] = principal
         await self.app(scope, receive, send)

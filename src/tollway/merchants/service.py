@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tollway.clock import Clock
+from tollway.db.driver import Driver, Statement
 from tollway.db.models import ApiKey, Merchant, PgChannel
 from tollway.errors import BusinessError, InvalidRequest, NotFound
 from tollway.merchants.channels import canonical_provider
@@ -168,6 +170,21 @@ async def list_channels(session: AsyncSession, merchant_id: int) -> list[PgChann
             await session.scalars(select(PgChannel).where(PgChannel.merchant_id == merchant_id).order_by(PgChannel.id))
         ).all()
     )
+
+
+_CHANNELS = cast(Table, PgChannel.__table__)
+_CHANNEL_COLUMNS = tuple(c.key for c in _CHANNELS.columns)
+_CHANNELS_OF = Statement(
+    select(_CHANNELS).where(_CHANNELS.c.merchant_id == bindparam("merchant")).order_by(_CHANNELS.c.id)
+)
+
+
+async def channels_of(db: Driver, merchant_id: int) -> list[PgChannel]:
+    """``list_channels`` for the charge paths: one prepared statement on the driver, unattached
+    ``PgChannel`` values out (no session, no BEGIN and ROLLBACK around one read)."""
+    async with db.connection() as conn:
+        rows = await conn.all(_CHANNELS_OF, merchant=merchant_id)
+    return [PgChannel(**dict(zip(_CHANNEL_COLUMNS, row, strict=True))) for row in rows]
 
 
 async def set_default_channel(session: AsyncSession, merchant_id: int, ref: str) -> PgChannel:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from tollway.db.models import Payment
 from tollway.merchants.channels import resolve_channel
-from tollway.merchants.service import list_channels
+from tollway.merchants.service import channels_of
 from tollway.payments.approve import ChargeOptions, approve, open_for_approval
 from tollway.payments.ledger import PaymentRequest
 from tollway.payments.pgsync import card_refusal
@@ -36,8 +36,7 @@ class KeyInOrder:
 
 
 async def pay_key_in(services: Services, merchant_id: int, order: KeyInOrder) -> Payment:
-    async with services.sessions() as session:
-        channel = resolve_channel(await list_channels(session, merchant_id), order.pg)
+    channel = resolve_channel(await channels_of(services.db, merchant_id), order.pg)
     payment = await open_for_approval(services, merchant_id, channel, order.request)
 
     async def call(connector: PgConnector, charge: ChargeRequest, idempotency_key: str) -> PgPayment:
