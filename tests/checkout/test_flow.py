@@ -72,11 +72,16 @@ def posted_result(page: httpx.Response) -> dict[str, Any]:
     return result
 
 
-async def rest_payment(live: str, merchant: MerchantFixture, imp_uid: str) -> dict[str, Any]:
+async def rest(live: str, merchant: MerchantFixture, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=live) as http:
         token = await token_for(http, merchant)
-        answer = await http.get(f"/payments/{imp_uid}", headers={"Authorization": token})
-    found: dict[str, Any] = answer.json()["response"]
+        answer = await http.request(method, path, headers={"Authorization": token}, **kwargs)
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+async def rest_payment(live: str, merchant: MerchantFixture, imp_uid: str) -> dict[str, Any]:
+    found: dict[str, Any] = (await rest(live, merchant, "GET", f"/payments/{imp_uid}"))["response"]
     return found
 
 

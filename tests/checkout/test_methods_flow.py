@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from tests.api.routes.pg_helpers import sandbox_ledger
-from tests.checkout.test_flow import SHOP, open_window, params, posted_result, rest_payment, window_form
-from tests.conftest import MerchantFixture, token_for
+from tests.checkout.test_flow import SHOP, open_window, params, posted_result, rest, rest_payment, window_form
+from tests.conftest import MerchantFixture
 from tollway.clock import ManualClock
 from tollway.db.models import WebhookNotification
 from tollway.services import Services
@@ -49,14 +49,6 @@ async def finish(live: str, answer: httpx.Response) -> dict[str, Any]:
     assert answer.status_code == 303, answer.text
     async with httpx.AsyncClient(base_url=live) as http:
         return posted_result(await http.get(answer.headers["location"]))
-
-
-async def rest(live: str, merchant: MerchantFixture, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=live) as http:
-        token = await token_for(http, merchant)
-        answer = await http.request(method, path, headers={"Authorization": token}, **kwargs)
-    body: dict[str, Any] = answer.json()
-    return body
 
 
 @pytest.mark.parametrize("pay_method", list(EASY_PAYS))

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.api.routes.pg_helpers import sandbox_ledger
+from tests.checkout.test_flow import rest
 from tests.conftest import MerchantFixture, token_for
 
 pytestmark = pytest.mark.browser
@@ -331,14 +332,6 @@ async def test_bad_window_options_are_refused_with_what_was_expected(
     assert fragment in answer["error_msg"]
     assert await page.locator("#imp-overlay").count() == 0
     assert (await find_by_merchant_uid(live, merchant, "order-bad-1")).status_code == 404
-
-
-async def rest(live: str, merchant: MerchantFixture, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=live) as http:
-        token = await token_for(http, merchant)
-        answer = await http.request(method, path, headers={"Authorization": token}, **kwargs)
-    body: dict[str, Any] = answer.json()
-    return body
 
 
 async def test_billing_window_issues_a_key_that_again_charges(
