@@ -43,6 +43,10 @@ def window_policy(frame_ancestors: Iterable[str], extra_sources: Iterable[str] =
     )
 
 
+#: the sandbox PG window's policy: the same for every request, so made once
+PG_WINDOW_PAGE = window_policy((), forms=False)
+
+
 class SecurityHeaders:
     """A pure ASGI middleware (it wraps mounted apps too: the sandbox's window, static files)."""
 
@@ -61,7 +65,7 @@ class SecurityHeaders:
                 headers.setdefault("Referrer-Policy", REFERRER)
                 if headers.get("content-type", "").startswith("text/html"):
                     framed = scope["path"].startswith(PG_WINDOW_PREFIX)
-                    headers.setdefault("Content-Security-Policy", window_policy((), forms=False) if framed else PAGE)
+                    headers.setdefault("Content-Security-Policy", PG_WINDOW_PAGE if framed else PAGE)
                     if "frame-ancestors 'none'" in headers[CSP]:
                         headers.setdefault("X-Frame-Options", "DENY")
             await send(message)

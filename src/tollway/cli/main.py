@@ -69,7 +69,11 @@ def serve(
     ] = None,
     demo: Annotated[
         bool | None,
-        typer.Option("--demo/--no-demo", help="create a demo merchant on an empty database", show_default="yes"),
+        typer.Option(
+            "--demo/--no-demo",
+            help="a demo merchant on an empty database, and the demo shop (--no-demo: neither)",
+            show_default="yes",
+        ),
     ] = None,
 ) -> None:
     """Start the gateway. With nothing configured: a SQLite file, the sandbox PG and a demo merchant."""
