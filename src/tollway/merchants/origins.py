@@ -22,11 +22,15 @@ from tollway.db.models import Merchant, PgChannel
 from tollway.errors import InvalidRequest
 
 MAX_ORIGINS = 50
+#: the longest origin kept (the column's width)
+MAX_ORIGIN_LENGTH = 300
 
 
 def normalize_origin(text: str) -> str:
     """``https://Shop.example:443/`` → ``https://shop.example``; refuses anything not an origin."""
     value = text.strip()
+    if len(value) > MAX_ORIGIN_LENGTH:
+        raise InvalidRequest(f"not an origin: longer than {MAX_ORIGIN_LENGTH} characters")
     try:
         parts = urlsplit(value)
         port = parts.port
