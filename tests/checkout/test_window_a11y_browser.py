@@ -162,7 +162,11 @@ async def test_the_overlay_fits_a_short_window(browser: Any, shop: str, live: st
     window = page.frame_locator("#imp-window")
     await window.locator("#pay").wait_for()
     frame = page.locator("#imp-window")
-    await page.wait_for_function("document.getElementById('imp-window').style.height.startsWith('min(')")
+    # the frame opens at min(780px,100%); wait for the window's own height to replace it (the old
+    # wait, any "min(", was met by the opening height itself: a race the assertion below then lost)
+    await page.wait_for_function(
+        "(h => h.startsWith('min(') && !h.startsWith('min(780px'))(document.getElementById('imp-window').style.height)"
+    )
     box = await frame.bounding_box()
     pay = await window.locator("#pay").bounding_box()
     assert box is not None and pay is not None
