@@ -11,6 +11,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from fastapi.telemetry import TelemetryConfig
 from starlette.responses import HTMLResponse, Response
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -20,6 +21,7 @@ from tollway.api import openapi
 from tollway.api.authfirst import AuthenticateFirst
 from tollway.api.envelope import install_error_handlers, ok
 from tollway.api.headers import SecurityHeaders
+from tollway.api.hot import HotRoutes
 from tollway.api.paths import NormalizePath
 from tollway.api.routes import (
     billing,
@@ -73,6 +75,11 @@ DOCS_INIT = """window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swag
   deepLinking: true, showExtensions: true, showCommonExtensions: true,
   presets: [SwaggerUIBundle.presets.apis, SwaggerUIBundle.SwaggerUIStandalonePreset]});"""
 
+
+#: served by ``HotRoutes`` when called plainly (docs/benchmarks.md: lookups, tokens, key-in and again)
+HOT_ENDPOINTS = (payments.one, users.get_token, subscribe.onetime, billing.again)
+
+NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
 
 SWAGGER_UI = Path(__file__).parent / "api" / "static" / "swagger-ui"
 
@@ -179,6 +186,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
+        # Tollway exports Prometheus metrics and its own access log; FastAPI's OpenTelemetry hooks
+        # only looked up the (absent) providers on every request (docs/benchmarks.md)
+        telemetry=NO_TELEMETRY,
     )
     app.state.services = services
     install_error_handlers(app)
@@ -213,6 +223,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     async def health() -> Response:
         return ok({"status": "ok", "version": __version__})
 
+    # innermost: the hottest calls skip FastAPI's routing and dependencies (api/hot.py)
+    app.add_middleware(HotRoutes, fastapi=app, endpoints=HOT_ENDPOINTS)
     app.add_middleware(AuthenticateFirst)  # inside Observe: a refused call is measured too
     app.add_middleware(Observe)  # inside NormalizePath: it sees the path the routes see
     app.add_middleware(ShedBlockedSignIns)  # a blocked address's getToken flood stops here, cheaply
