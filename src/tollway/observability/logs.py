@@ -52,8 +52,28 @@ def bound(**values: object) -> Iterator[None]:
         structlog.contextvars.reset_contextvars(**tokens)
 
 
+class _LineWriter:
+    """Where Tollway's own lines go: straight to stderr, one ``write`` per line, named as the
+    standard library's loggers are (``add_logger_name`` reads ``name``)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str = "") -> None:
+        self.name = name
+
+    def msg(self, message: str) -> None:
+        sys.stderr.write(message + "\n")
+
+    log = debug = info = warn = warning = error = err = critical = exception = fatal = msg
+
+
 def configure(fmt: str = "console", level: str = "info") -> None:
-    """One handler on stderr for structlog and the standard library, in ``fmt`` (console|json)."""
+    """One stream, stderr, for structlog and the standard library, in ``fmt`` (console|json).
+
+    Tollway's own lines (the access log on every request, each PG call) are rendered by structlog
+    and written directly: no ``LogRecord``, handler lock or second pass through the processors, a
+    tenth of a request's CPU before (docs/benchmarks.md). Other libraries' lines (uvicorn, aiohttp,
+    httpx) go through one standard-library handler with the same processors and renderer."""
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -67,9 +87,9 @@ def configure(fmt: str = "console", level: str = "info") -> None:
     else:
         renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
+        processors=[*shared, renderer],
+        logger_factory=_LineWriter,
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
         cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler(sys.stderr)
