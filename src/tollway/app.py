@@ -112,7 +112,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         db=db,
         vault=vault,
         keyring=keyring,
-        tokens=TokenService(sessions, keyring, clock),
+        tokens=TokenService(sessions, keyring, clock, db),
         throttle=AuthThrottle(
             sessions,
             clock,

@@ -20,7 +20,7 @@ from tollway.services import Services
 
 
 def _other_process(services: Services) -> TokenService:
-    return TokenService(services.sessions, services.keyring, services.clock)
+    return TokenService(services.sessions, services.keyring, services.clock, services.db)
 
 
 async def _revoke(services: Services, m: MerchantFixture) -> None:
