@@ -84,3 +84,20 @@ def test_the_confirm_step_masks_the_phone_number_and_keeps_the_choice() -> None:
     page = method_window.confirm_section("MOBILE_PHONE", {}, choice)
     assert "<dd>010****5678</dd>" in page  # shown masked; the form carries it back only to the PG
     assert 'name="carrier" value="SKT"' in page and 'id="smsCode"' in page
+
+
+def test_random_text_is_uniform_over_its_alphabet_and_of_its_length() -> None:
+    from collections import Counter
+    from datetime import UTC, datetime
+
+    from tollway.sandbox.core import BASE62, new_payment_key, new_transaction_key, random_text
+
+    drawn = random_text("abc", 30_000)
+    assert len(drawn) == 30_000 and set(drawn) == {"a", "b", "c"}
+    counts = Counter(drawn)
+    assert all(9_400 < n < 10_600 for n in counts.values()), counts  # ±6σ of a fair draw
+    sixty_two = Counter(random_text(BASE62, 62_000))  # 256 is no multiple of 62: the bias it avoids
+    assert len(sixty_two) == 62 and max(sixty_two.values()) < 1_200, sixty_two.most_common(3)
+    assert len(new_transaction_key()) == 31 and new_transaction_key().startswith("txrd_")
+    key = new_payment_key("tosstest", datetime(2026, 1, 1, tzinfo=UTC))
+    assert key.startswith("tosst20260101090000") and len(key) == 24

@@ -82,15 +82,25 @@ class Answer:
 Handler = Callable[[Caller, dict[str, Any], Request], Awaitable[Answer]]
 
 
+def random_text(alphabet: str, length: int) -> str:
+    """``length`` characters drawn uniformly from ``alphabet`` (at most 256) with one read of the
+    OS's random source, where ``secrets.choice`` read it once per character (4% of a charge's CPU)."""
+    size = len(alphabet)
+    limit = 256 - 256 % size  # bytes at or above it would favour the first characters: dropped
+    drawn: list[str] = []
+    while len(drawn) < length:
+        drawn.extend(alphabet[b % size] for b in secrets.token_bytes(2 * length) if b < limit)
+    return "".join(drawn[:length])
+
+
 def new_payment_key(mid: str, now: datetime) -> str:
     """The observed form: the MID's first 5 characters, KST yyyyMMddHHmmss, 5 base62 (reference §3.4)."""
     stamp = now.astimezone(KST).strftime("%Y%m%d%H%M%S")
-    return f"{(mid + 'xxxxx')[:5]}{stamp}{''.join(secrets.choice(BASE62) for _ in range(5))}"
+    return f"{(mid + 'xxxxx')[:5]}{stamp}{random_text(BASE62, 5)}"
 
 
 def new_transaction_key() -> str:
-    alphabet = string.ascii_lowercase + string.digits
-    return "txrd_" + "".join(secrets.choice(alphabet) for _ in range(26))
+    return "txrd_" + random_text(string.ascii_lowercase + string.digits, 26)
 
 
 def split_vat(amount: int, tax_free: int) -> tuple[int, int]:
