@@ -108,7 +108,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--customers", type=int, default=20)
     parser.add_argument("--latency", type=float, default=0.2, help="seconds the sandbox takes per charge")
-    parser.add_argument("--concurrency", type=int, default=64, help="charges in flight per worker")
+    parser.add_argument(
+        "--concurrency", type=int, default=128, help="charges in flight per worker (the default of tollway worker)"
+    )
     parser.add_argument("--kill", action="store_true", help="SIGKILL one worker a third of the way, restart it")
     args = parser.parse_args()
 

@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     #: A delivery claimed longer ago than this is taken over (its process died).
     webhook_lease_seconds: float = 120.0
     #: Scheduled charges a worker keeps in flight at once.
-    worker_concurrency: int = 32
+    worker_concurrency: int = 128
     #: A claim older than this is taken over by another worker (its worker died).
     worker_lease_seconds: float = 120.0
     #: Timeouts of every call to a PG, in seconds (a billing charge may take up to 60 s at Toss).

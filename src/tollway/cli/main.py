@@ -189,7 +189,7 @@ def reconcile(
 @app.command()
 def worker(
     concurrency: Annotated[
-        int | None, typer.Option(help="scheduled charges in flight at once [env TOLLWAY_WORKER_CONCURRENCY=32]")
+        int | None, typer.Option(help="scheduled charges in flight at once [env TOLLWAY_WORKER_CONCURRENCY=128]")
     ] = None,
     once: Annotated[bool, typer.Option("--once", help="run until nothing is due, then exit")] = False,
     database_url: DatabaseOpt = None,
