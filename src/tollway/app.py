@@ -11,7 +11,6 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from fastapi.telemetry import TelemetryConfig
 from starlette.responses import HTMLResponse, Response
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -19,9 +18,9 @@ from tollway import __version__, console, demo, logsafety
 from tollway import http as outgoing
 from tollway.api import openapi
 from tollway.api.authfirst import AuthenticateFirst
+from tollway.api.deps import PRINCIPAL_KEY
 from tollway.api.envelope import install_error_handlers, ok
 from tollway.api.headers import SecurityHeaders
-from tollway.api.hot import HotRoutes
 from tollway.api.paths import NormalizePath
 from tollway.api.routes import (
     billing,
@@ -43,6 +42,7 @@ from tollway.config import Settings
 from tollway.db.driver import Driver, split_pool
 from tollway.db.engine import create_engine, is_sqlite, sessionmaker
 from tollway.files import private_dir
+from tollway.hotroutes import NO_TELEMETRY, HotRoutes
 from tollway.merchants.tokens import TokenService
 from tollway.observability import exporter
 from tollway.observability import routes as observability
@@ -78,8 +78,6 @@ DOCS_INIT = """window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swag
 
 #: served by ``HotRoutes`` when called plainly (docs/benchmarks.md: lookups, tokens, key-in and again)
 HOT_ENDPOINTS = (payments.one, users.get_token, subscribe.onetime, billing.again)
-
-NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
 
 SWAGGER_UI = Path(__file__).parent / "api" / "static" / "swagger-ui"
 
@@ -223,8 +221,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     async def health() -> Response:
         return ok({"status": "ok", "version": __version__})
 
-    # innermost: the hottest calls skip FastAPI's routing and dependencies (api/hot.py)
-    app.add_middleware(HotRoutes, fastapi=app, endpoints=HOT_ENDPOINTS)
+    # innermost: the hottest calls skip FastAPI's routing and dependencies (hotroutes.py)
+    app.add_middleware(HotRoutes, fastapi=app, endpoints=HOT_ENDPOINTS, from_scope={"principal": PRINCIPAL_KEY})
     app.add_middleware(AuthenticateFirst)  # inside Observe: a refused call is measured too
     app.add_middleware(Observe)  # inside NormalizePath: it sees the path the routes see
     app.add_middleware(ShedBlockedSignIns)  # a blocked address's getToken flood stops here, cheaply
@@ -244,7 +242,14 @@ def create_sandbox_only_app(settings: Settings) -> FastAPI:
         yield
         await services.close()
 
-    app = FastAPI(title="Tollway Toss sandbox", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title="Tollway Toss sandbox",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        telemetry=NO_TELEMETRY,
+    )
     app.state.services = services
     app.mount("/sandbox/toss", create_sandbox_app(services.sandbox))
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI, Request
 from starlette.responses import HTMLResponse, Response
 
+from tollway.hotroutes import NO_TELEMETRY, Endpoint, HotRoutes
 from tollway.sandbox import receipt_page
 from tollway.sandbox.billing import BillingApi
 from tollway.sandbox.cash_receipts import CashReceiptsApi
@@ -34,23 +35,27 @@ class Sandbox(MethodsApi, BillingApi, VirtualAccountsApi, CashReceiptsApi):
 
 def create_sandbox_app(sandbox: Sandbox) -> FastAPI:
     """The sandbox as an ASGI app; the gateway mounts it at ``/sandbox/toss``."""
-    app = FastAPI(title="Tollway Toss sandbox", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="Tollway Toss sandbox", docs_url=None, redoc_url=None, openapi_url=None, telemetry=NO_TELEMETRY)
     router = APIRouter()
 
-    def route(method: str, path: str, handler: Handler) -> None:
+    def route(method: str, path: str, handler: Handler) -> Endpoint:
         async def endpoint(request: Request) -> Response:
             return await sandbox.run(request, handler)
 
         router.add_api_route(path, endpoint, methods=[method], include_in_schema=False)
+        return endpoint
 
-    route("POST", "/v1/payments/confirm", sandbox.confirm)
-    route("POST", "/v1/payments/key-in", sandbox.key_in)
+    # the charges skip FastAPI's routing and dependencies, as the gateway's V1 calls do (hotroutes.py)
+    hot = [
+        route("POST", "/v1/payments/confirm", sandbox.confirm),
+        route("POST", "/v1/payments/key-in", sandbox.key_in),
+    ]
     route("GET", "/v1/payments/orders/{order_id}", sandbox.get_by_order)
     route("GET", "/v1/payments/{payment_key}", sandbox.get_payment)
     route("POST", "/v1/payments/{payment_key}/cancel", sandbox.cancel)
     route("POST", "/v1/billing/authorizations/card", sandbox.billing_from_card)
     route("POST", "/v1/billing/authorizations/issue", sandbox.billing_from_auth)
-    route("POST", "/v1/billing/{billing_key}", sandbox.billing_charge)
+    hot.append(route("POST", "/v1/billing/{billing_key}", sandbox.billing_charge))
     route("DELETE", "/v1/billing/{billing_key}", sandbox.billing_delete)
     route("POST", "/v1/virtual-accounts", sandbox.issue_virtual_account)
     route("POST", "/v1/cash-receipts", sandbox.issue_cash_receipt)
@@ -87,6 +92,7 @@ def create_sandbox_app(sandbox: Sandbox) -> FastAPI:
 
     app.add_exception_handler(404, not_found)
     app.add_exception_handler(405, lambda r, e: sandbox._error("NOT_FOUND_HTTP_METHOD"))
+    app.add_middleware(HotRoutes, fastapi=app, endpoints=hot)
     return app
 
 

@@ -17,9 +17,9 @@ from structlog.testing import capture_logs
 from tests.api.routes.pg_helpers import APPROVE, DECLINE, onetime
 from tests.conftest import MerchantFixture, token_for
 from tollway import app as app_module
-from tollway.api.deps import PrincipalDep, ServicesDep
-from tollway.api.hot import HotRoutes
+from tollway.api.deps import PRINCIPAL_KEY, PrincipalDep, ServicesDep
 from tollway.app import create_app
+from tollway.hotroutes import HotRoutes
 from tollway.observability.metrics import HTTP_REQUESTS, REGISTRY
 from tollway.services import Services
 
@@ -203,21 +203,34 @@ async def _fine(imp_uid: str, principal: PrincipalDep, services: ServicesDep) ->
 def test_an_endpoint_fastapi_must_read_for_cannot_be_hot(endpoint: Callable[..., Any], path: str) -> None:
     app = _app_with(endpoint, path)
     with pytest.raises(ValueError, match=r"hot|query|segment"):
-        HotRoutes(app, app, [endpoint])
+        HotRoutes(app, app, [endpoint], {"principal": PRINCIPAL_KEY})
 
 
 def test_a_parameter_another_route_shares_cannot_be_hot() -> None:
     app = _app_with(_fine, "/a/{imp_uid}")
     app.get("/a/{other}")(_wants_more)
     with pytest.raises(ValueError, match="same place"):
-        HotRoutes(app, app, [_fine])
+        HotRoutes(app, app, [_fine], {"principal": PRINCIPAL_KEY})
 
 
 def test_literal_routes_in_the_parameter_s_place_stay_theirs() -> None:
     app = _app_with(_fine, "/a/{imp_uid}")
     app.get("/a/literal")(_wants_more)
-    hot = HotRoutes(app, app, [_fine])
+    hot = HotRoutes(app, app, [_fine], {"principal": PRINCIPAL_KEY})
     scope = {"type": "http", "method": "GET", "query_string": b""}
     assert hot._match({**scope, "path": "/a/literal"}) is None
     assert hot._match({**scope, "path": "/a/imp_1"}) is not None
     assert hot._match({**scope, "path": "/a/imp_1", "query_string": b"x=1"}) is None
+
+
+async def test_under_a_mount_the_path_is_read_below_it(solved: list[str]) -> None:
+    """The sandbox PG is mounted at /sandbox/toss: its charges are hot there too."""
+    inner = _app_with(_wants_more, "/v1/thing")
+    inner.add_middleware(HotRoutes, fastapi=inner, endpoints=[_wants_more])
+    outer = FastAPI()
+    outer.mount("/sandbox/toss", inner)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=outer), base_url="http://t") as http:
+        assert (await http.get("/sandbox/toss/v1/thing")).text == "1"
+        assert solved == []
+        assert (await http.get("/sandbox/toss/v1/thing?other=2")).text == "2"  # a query: FastAPI's
+        assert solved == ["/sandbox/toss/v1/thing"]

@@ -1,18 +1,20 @@
-"""The hottest V1 calls, served without FastAPI's per-request routing and dependency machinery.
+"""The hottest calls, served without FastAPI's per-request routing and dependency machinery.
 
 A lookup spent about a third of its CPU between ``AuthenticateFirst`` and its own endpoint: the
 router walking every route, ``solve_dependencies`` introspecting three dependencies, two exit
 stacks, the exception middleware (docs/benchmarks.md, issue 16's third pass). For a few endpoints
 whose dependencies are only the request, the services and the caller (which ``AuthenticateFirst``
 has already resolved and left in the scope), all of that decides nothing. ``HotRoutes`` calls those
-endpoints, the very functions FastAPI would call, directly.
+endpoints, the very functions FastAPI would call, directly. The gateway uses it for its V1 calls
+(``app.HOT_ENDPOINTS``), the sandbox PG for its charges (``sandbox.app``).
 
 It only takes a request FastAPI would have sent to the same endpoint with the same arguments:
 
 - the method and path match the route exactly (a path parameter only where no other route of that
   method has a literal segment in its place, and only when the route's own validation accepts it);
 - there is no query string (a query parameter keeps its default only when none is sent);
-- under a V1 prefix, ``AuthenticateFirst`` has left the principal.
+- every value the endpoint takes from the scope is there (the gateway's principal: under a V1
+  prefix, ``AuthenticateFirst`` has left it).
 
 Everything else (a query, an invalid path parameter, any other route) goes through FastAPI as
 before, so its validation errors stay the ones FastAPI gives. A ``TollwayError`` (or any exception
@@ -23,22 +25,22 @@ the same server-error handler as before. The access log and the metrics name the
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from fastapi.telemetry import TelemetryConfig
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tollway.api.deps import PRINCIPAL_KEY
-
 Endpoint = Callable[..., Awaitable[Response]]
-#: the parameters a hot endpoint may take besides its one path parameter and defaulted queries
-_GIVEN = frozenset({"request", "principal", "services"})
+#: FastAPI's OpenTelemetry hooks, off: Tollway exports Prometheus metrics and its own access log, and
+#: the hooks only looked up the (absent) providers on every request, 4% of a lookup's CPU
+NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
 
 
 @dataclass(frozen=True)
@@ -64,9 +66,20 @@ class HotRoutes:
     """A pure ASGI middleware: the innermost, so every outer one (headers, path, throttle, the
     access log and metrics, authentication) still applies to a hot call."""
 
-    def __init__(self, app: ASGIApp, fastapi: FastAPI, endpoints: Iterable[Endpoint]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        fastapi: FastAPI,
+        endpoints: Iterable[Endpoint],
+        from_scope: Mapping[str, str] | None = None,
+    ) -> None:
+        """``from_scope``: parameters read from the ASGI scope (name → scope key); without the key
+        in the scope the call goes through FastAPI. Besides those an endpoint may take ``request``,
+        ``services`` (the app's), one last-segment path parameter and queries with defaults."""
         self.app = app
         self.fastapi = fastapi
+        self.from_scope = dict(from_scope or {})
+        self.given = frozenset({"request", "services", *self.from_scope})
         self.exact: dict[tuple[str, str], _Hot] = {}
         #: (method, path prefix up to the parameter) → the route; with the literal segments other
         #: routes of that method have in the parameter's place, which stay FastAPI's
@@ -90,8 +103,8 @@ class HotRoutes:
         if any(p.field_info.is_required() for p in dependant.query_params):
             raise ValueError(f"{route.path}: a required query parameter")
         wants = frozenset(names - set(paths) - queries)
-        if not wants <= _GIVEN or len(paths) > 1:
-            raise ValueError(f"{route.path}: parameters {sorted(wants - _GIVEN)} are not given to hot routes")
+        if not wants <= self.given or len(paths) > 1:
+            raise ValueError(f"{route.path}: parameters {sorted(wants - self.given)} are not given to hot routes")
         if not paths:
             self.exact[(method, route.path)] = _Hot(route, endpoint, wants)
             return
@@ -115,6 +128,9 @@ class HotRoutes:
             return None
         method: str = scope["method"]
         path: str = scope["path"]
+        root: str = scope.get("root_path", "")
+        if root and path.startswith(root):  # under a Mount, as Starlette's routing reads it
+            path = path[len(root) :]
         hot = self.exact.get((method, path))
         if hot is not None:
             return hot, None
@@ -134,12 +150,13 @@ class HotRoutes:
             return
         hot, value = matched
         kwargs: dict[str, Any] = {}
-        if "principal" in hot.wants:
-            principal = scope.get(PRINCIPAL_KEY)
-            if principal is None:  # not under a V1 prefix: FastAPI's dependency checks the token
-                await self.app(scope, receive, send)
-                return
-            kwargs["principal"] = principal
+        for name, key in self.from_scope.items():
+            if name in hot.wants:
+                value_in_scope = scope.get(key)
+                if value_in_scope is None:  # e.g. no principal outside a V1 prefix: FastAPI checks
+                    await self.app(scope, receive, send)
+                    return
+                kwargs[name] = value_in_scope
         scope["route"] = hot.route
         scope["endpoint"] = hot.endpoint
         request = Request(scope, receive, send)
