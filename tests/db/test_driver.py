@@ -73,3 +73,17 @@ async def test_connections_count_in_the_pool_gauge_while_held(services: Services
     async with services.db.connection():
         assert _in_use() == before + 1
     assert _in_use() == before
+
+
+def test_loaded_is_an_unattached_object_whose_changes_are_tracked() -> None:
+    from sqlalchemy import inspect
+
+    from tollway.db.driver import loaded
+    from tollway.db.models import Payment
+
+    payment = loaded(Payment, {"id": 7, "status": "ready", "amount": 1000, "name": None})
+    assert (payment.id, payment.status, payment.amount, payment.name) == (7, "ready", 1000, None)
+    assert inspect(payment).transient  # in no session, as Payment(**row) was
+    payment.status = "paid"
+    history = inspect(payment).attrs.status.history
+    assert (list(history.added), list(history.deleted)) == (["paid"], ["ready"])

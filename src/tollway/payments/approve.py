@@ -18,7 +18,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tollway.db.driver import Conn, IntegrityError, Statement
+from tollway.db.driver import Conn, IntegrityError, Statement, loaded
 from tollway.db.models import Payment, PgChannel
 from tollway.errors import BusinessError
 from tollway.payments.ledger import ALREADY_PAID, PaymentRequest, mark_failed, new_payment, record_paid
@@ -209,7 +209,7 @@ async def settle_approval(
     at = services.clock.now()
     async with services.db.transaction() as conn:
         row = await conn.first(_LOCK, w_id=payment_id)
-        paid = Payment(**row._asdict())
+        paid = loaded(Payment, row._asdict())
         plain = result.is_approved and not result.cancels and paid.merchant_uid_hold == paid.merchant_uid
         if paid.status == PaymentStatus.READY and plain:
             before = _values(paid)
@@ -239,7 +239,7 @@ async def settle_failure(services: Services, payment_id: int, reason: str, on_se
     at = services.clock.now()
     async with services.db.transaction() as conn:
         row = await conn.first(_LOCK, w_id=payment_id)
-        payment = Payment(**row._asdict())
+        payment = loaded(Payment, row._asdict())
         if payment.status == PaymentStatus.READY:
             before = _values(payment)
             mark_failed(payment, reason[:500], at)
