@@ -18,12 +18,15 @@ import os
 import re
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -61,17 +64,37 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def wrk(name: str, url: str, pid: int, *, seconds: int, connections: int, script: str | None = None) -> Result:
-    """Warms the endpoint up for 2 s (pools, caches, first-request costs; discarded), then measures,
-    reading the CPU time the serving process ``pid`` spent meanwhile."""
-    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
-    if script:
-        cmd[1:1] = ["-s", script]
-    warmup = [*cmd]
-    warmup[warmup.index(f"-d{seconds}s")] = "-d2s"
-    subprocess.run(warmup, capture_output=True, text=True, check=True)
+def wrk(
+    name: str,
+    url: str,
+    pid: int,
+    *,
+    seconds: int,
+    connections: int,
+    script: str | Callable[[str], str] | None = None,
+    warm: bool = True,
+) -> Result:
+    """Warms the endpoint up for 2 s (pools, caches, first-request costs; discarded) unless ``warm``
+    is false, then measures, reading the CPU time the serving process ``pid`` spent meanwhile. A
+    callable ``script`` makes one script per wrk run (given "warm-up" or "run"): payments need a
+    merchant_uid no earlier run used, or they measure V1's cheap "already paid" refusal instead."""
+
+    def command(phase: str, duration: int) -> list[str]:
+        chosen = script(phase) if callable(script) else script
+        return [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--latency",
+            *(["-s", chosen] if chosen else []),
+            url,
+        ]
+
+    if warm:
+        subprocess.run(command("warm-up", 2), capture_output=True, text=True, check=True)
     cpu_before = _cpu_seconds(pid)
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(command("run", seconds), capture_output=True, text=True, check=True).stdout
     cpu = _cpu_seconds(pid) - cpu_before
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
@@ -258,7 +281,8 @@ RATIOS = (
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=8, help="wrk's run per endpoint and round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of every gateway and floor run, interleaved")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--sqlite", action="store_true", help="run on a SQLite file instead of PostgreSQL")
     parser.add_argument(
@@ -289,98 +313,105 @@ def main() -> None:
         # CPU per payment is then its own, and the sandbox's is read apart.
         "TOLLWAY_SANDBOX_URL": f"http://127.0.0.1:{sandbox_port}/sandbox/toss",
     }
-    kw = {"seconds": args.seconds, "connections": args.connections}
-    results: dict[str, Result] = {}
-    sandbox_cpu: dict[str, float] = {}
-    # One gateway-side process at a time beside the sandbox: each keeps the connections it opened.
+    results: dict[str, list[Result]] = {}
+    sandbox_cpu: dict[str, list[float]] = {"onetime": [], "again": []}
+    # The sandbox, the gateway and the floor run side by side, and each round drives every gateway
+    # endpoint and every floor once, in turn: a machine that slows down mid-run (other tenants,
+    # frequency) slows both sides of a ratio alike. Only one process is driven at a time.
     sandbox_proc = serve("bench.sandbox:app", sandbox_port, {**env, "TOLLWAY_DB_POOL_SIZE": "20"})
     sandbox_pid = sandbox_proc.pid
+    gw = f"http://127.0.0.1:{gw_port}"
+    floor = f"http://127.0.0.1:{floor_port}"
+    procs = [serve("bench.gateway:app", gw_port, env)]
     try:
-        gw = f"http://127.0.0.1:{gw_port}"
-        procs = [serve("bench.gateway:app", gw_port, env)]
-        gw_pid = procs[-1].pid
-        try:
-            token = httpx.post(f"{gw}/users/getToken", json={"imp_key": imp_key, "imp_secret": imp_secret}).json()
-            access = token["response"]["access_token"]
-            registered = httpx.post(
-                f"{gw}/subscribe/customers/bench-cu",
-                headers={"Authorization": access},
-                json={
-                    "pg": "tosspayments.bench",
-                    "card_number": "4330-1234-1234-0005",
-                    "expiry": "2030-12",
-                    "birth": "900101",
-                },
-                timeout=30,
-            ).json()
-            assert registered["code"] == 0, registered
-            token_body = json.dumps({"imp_key": imp_key, "imp_secret": imp_secret})
-            results["token"] = wrk(
-                "gateway: POST /users/getToken (reuse)",
-                f"{gw}/users/getToken",
-                gw_pid,
-                **kw,
-                script=lua(
-                    f'wrk.method = "POST"\nwrk.body = {json.dumps(token_body)}\n'
-                    'wrk.headers["Content-Type"] = "application/json"\n'
-                ),
+        procs.append(serve("bench.floor:app", floor_port, env))
+        gw_pid, floor_pid = procs[0].pid, procs[1].pid
+        token = httpx.post(f"{gw}/users/getToken", json={"imp_key": imp_key, "imp_secret": imp_secret}).json()
+        access = token["response"]["access_token"]
+        registered = httpx.post(
+            f"{gw}/subscribe/customers/bench-cu",
+            headers={"Authorization": access},
+            json={
+                "pg": "tosspayments.bench",
+                "card_number": "4330-1234-1234-0005",
+                "expiry": "2030-12",
+                "birth": "900101",
+            },
+            timeout=30,
+        ).json()
+        assert registered["code"] == 0, registered
+        token_body = json.dumps({"imp_key": imp_key, "imp_secret": imp_secret})
+        token_script = lua(
+            f'wrk.method = "POST"\nwrk.body = {json.dumps(token_body)}\n'
+            'wrk.headers["Content-Type"] = "application/json"\n'
+        )
+        lookup_script = lua(f'wrk.headers["Authorization"] = "{access}"\n')
+        post = lua('wrk.method = "POST"\n')
+        merchant_id = _merchant_id(url)
+        for n in range(args.rounds):
+            kw = {"seconds": args.seconds, "connections": args.connections, "warm": n == 0}
+
+            def add(key: str, result: Result) -> None:
+                results.setdefault(key, []).append(result)
+
+            add(
+                "payment",
+                wrk("gateway: GET /payments/{imp_uid}", f"{gw}/payments/{imp_uid}", gw_pid, **kw, script=lookup_script),
             )
-            results["payment"] = wrk(
-                "gateway: GET /payments/{imp_uid}",
-                f"{gw}/payments/{imp_uid}",
-                gw_pid,
-                **kw,
-                script=lua(f'wrk.headers["Authorization"] = "{access}"\n'),
+            add("select", wrk("floor: one SELECT by key", f"{floor}/select/bench-floor", floor_pid, **kw))
+            add(
+                "token",
+                wrk("gateway: POST /users/getToken (reuse)", f"{gw}/users/getToken", gw_pid, **kw, script=token_script),
             )
             for key, path, body in (("onetime", "onetime", ONETIME_BODY), ("again", "again", AGAIN_BODY)):
-                before = _cpu_seconds(sandbox_pid)
-                results[key] = wrk(
-                    f"gateway: POST /subscribe/payments/{path}",
-                    f"{gw}/subscribe/payments/{path}",
-                    gw_pid,
-                    **kw,
-                    script=lua(payment_lua(access, body)),
+                cpu, charges = _cpu_seconds(sandbox_pid), _charges_at_sandbox(url, key)
+                add(
+                    key,
+                    wrk(
+                        f"gateway: POST /subscribe/payments/{path}",
+                        f"{gw}/subscribe/payments/{path}",
+                        gw_pid,
+                        **kw,
+                        script=fresh(access, body, n),
+                    ),
                 )
                 # the sandbox's CPU over warm-up and run, per charge of both
-                sandbox_cpu[key] = (_cpu_seconds(sandbox_pid) - before) * 1000 / _charges_at_sandbox(url, key)
-            # wrk hangs up at the end with requests in flight, which the gateway still completes.
-            time.sleep(2)
-        finally:
-            for proc in procs:
-                proc.terminate()
-                proc.wait()
-
-        floor_proc = serve("bench.floor:app", floor_port, env)
-        try:
-            floor = f"http://127.0.0.1:{floor_port}"
-            pid = floor_proc.pid
-            results["json"] = wrk("floor: bare JSON", f"{floor}/json", pid, **kw)
-            results["select"] = wrk("floor: one SELECT by key", f"{floor}/select/bench-floor", pid, **kw)
-            post = lua('wrk.method = "POST"\n')
-            results["insert"] = wrk("floor: one INSERT", f"{floor}/insert", pid, **kw, script=post)
-            results["again_floor"] = wrk(
-                "floor: again round trips (SELECT, INSERT, PG call, settle)",
-                f"{floor}/again/{_merchant_id(url)}",
-                pid,
-                **kw,
-                script=post,
+                done = max(1, _charges_at_sandbox(url, key) - charges)
+                sandbox_cpu[key].append((_cpu_seconds(sandbox_pid) - cpu) * 1000 / done)
+            add(
+                "again_floor",
+                wrk(
+                    "floor: again round trips (SELECT, INSERT, PG call, settle)",
+                    f"{floor}/again/{merchant_id}",
+                    floor_pid,
+                    **kw,
+                    script=post,
+                ),
             )
-            time.sleep(1)
-        finally:
-            floor_proc.terminate()
-            floor_proc.wait()
+            add("json", wrk("floor: bare JSON", f"{floor}/json", floor_pid, **kw))
+            add("insert", wrk("floor: one INSERT", f"{floor}/insert", floor_pid, **kw, script=post))
+        # wrk hangs up at the end with requests in flight, which the gateway still completes.
+        time.sleep(2)
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait()
 
+    try:
         if args.embedded_sandbox:
             embedded = {**env, "TOLLWAY_SANDBOX_URL": ""}
             proc = serve("bench.gateway:app", gw_port, embedded)
             try:
-                results["again_embedded"] = wrk(
-                    "gateway: POST /subscribe/payments/again (in-process sandbox)",
-                    f"{gw}/subscribe/payments/again",
-                    proc.pid,
-                    **kw,
-                    script=lua(payment_lua(access, AGAIN_BODY.replace('"ag-', '"ae-'))),
-                )
+                results["again_embedded"] = [
+                    wrk(
+                        "gateway: POST /subscribe/payments/again (in-process sandbox)",
+                        f"{gw}/subscribe/payments/again",
+                        proc.pid,
+                        seconds=args.seconds,
+                        connections=args.connections,
+                        script=lambda phase: lua(payment_lua(access, AGAIN_BODY.replace('"ag-', f'"ae-{phase[0]}-'))),
+                    )
+                ]
                 time.sleep(2)
             finally:
                 proc.terminate()
@@ -388,27 +419,59 @@ def main() -> None:
     finally:
         sandbox_proc.terminate()
         sandbox_proc.wait()
+    report(results, sandbox_cpu, url, args)
 
+
+def fresh(access: str, body: str, round_no: int) -> Callable[[str], str]:
+    """Payment scripts whose merchant_uids no other run (round, warm-up or run) used."""
+
+    def make(phase: str) -> str:
+        tag = f"r{round_no}{phase[0]}-"
+        return lua(payment_lua(access, body.replace('"ot-', f'"ot-{tag}').replace('"ag-', f'"ag-{tag}')))
+
+    return make
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def report(results: dict[str, list[Result]], sandbox_cpu: dict[str, list[float]], url: str, args: Any) -> None:
     where = "SQLite file" if args.sqlite else "PostgreSQL on loopback"
-    print(f"\nwrk -t2 -c{args.connections} -d{args.seconds}s, one uvicorn process each, {where}\n")
+    print(
+        f"\nwrk -t2 -c{args.connections} -d{args.seconds}s, {args.rounds} interleaved rounds (median; range in"
+        f" brackets), one uvicorn process each, {where}\n"
+    )
     print("| endpoint | req/s | p50 ms | p99 ms | server CPU per request |")
     print("|---|---:|---:|---:|---:|")
-    for r in results.values():
-        print(f"| {r.name} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.cpu_ms:.2f} ms |")
+    for runs in results.values():
+        cpus = [r.cpu_ms for r in runs]
+        spread = f" ({min(cpus):.2f}–{max(cpus):.2f})" if len(runs) > 1 else ""
+        print(
+            f"| {runs[0].name} | {_median([r.rps for r in runs]):,.0f} | {_median([r.p50_ms for r in runs]):.2f}"
+            f" | {_median([r.p99_ms for r in runs]):.2f} | {_median(cpus):.2f} ms{spread} |"
+        )
     opened, paid, charges = asyncio.run(count_onetime(url))
     print(f"\nonetime and again runs: {opened} payments opened, {paid} paid, {charges} charges at the sandbox")
     if not opened == paid == charges:
         raise SystemExit("the payment runs left unpaid payments or extra charges; the benchmark is invalid")
-    print("\n| CPU per request | gateway | floor | ratio | bar |")
+    print("\n| CPU per request (each round's ratio to the floor of the same round) | gateway | floor | ratio | bar |")
     print("|---|---:|---:|---:|---|")
     for key, floor_key, bar in RATIOS:
-        r, f = results[key], results[floor_key]
-        ratio = r.cpu_ms / f.cpu_ms
+        mine, floors = results[key], results[floor_key]
+        ratios = [r.cpu_ms / f.cpu_ms for r, f in zip(mine, floors, strict=True)]
+        ratio = _median(ratios)
         verdict = "" if bar is None else (f"≤ {bar:.0f}× met" if ratio <= bar else f"≤ {bar:.0f}× **missed**")
-        print(f"| {r.name} vs {f.name} | {r.cpu_ms:.2f} ms | {f.cpu_ms:.2f} ms | {ratio:.2f}× | {verdict} |")
-    for key, cpu in sandbox_cpu.items():
+        print(
+            f"| {mine[0].name} vs {floors[0].name} | {_median([r.cpu_ms for r in mine]):.2f} ms"
+            f" | {_median([f.cpu_ms for f in floors]):.2f} ms | {ratio:.2f}× ({min(ratios):.2f}–{max(ratios):.2f})"
+            f" | {verdict} |"
+        )
+    for key, per_charge in sandbox_cpu.items():
+        cpu = _median(per_charge)
         verdict = "≤ 1 ms met" if cpu <= 1.0 else "≤ 1 ms **missed**"
-        print(f"| sandbox PG per charge (during {key}) | {cpu:.2f} ms | | | {verdict} |")
+        spread = f"({min(per_charge):.2f}–{max(per_charge):.2f})"
+        print(f"| sandbox PG per charge (during {key}) | {cpu:.2f} ms {spread} | | | {verdict} |")
 
 
 async def _migrate(url: str) -> None:
