@@ -284,6 +284,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=8, help="wrk's run per endpoint and round")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of every gateway and floor run, interleaved")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--pool", type=int, default=10, help="TOLLWAY_DB_POOL_SIZE of the gateway and the floor (10: the default)"
+    )
     parser.add_argument("--sqlite", action="store_true", help="run on a SQLite file instead of PostgreSQL")
     parser.add_argument(
         "--embedded-sandbox",
@@ -308,7 +311,8 @@ def main() -> None:
         "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}",  # this tree's gateway, also when another is installed
         "TOLLWAY_PORT": str(gw_port),
         "TOLLWAY_RECONCILE_INTERVAL_SECONDS": "0",
-        "TOLLWAY_DB_POOL_SIZE": "40",  # what the numbers in docs/benchmarks.md were measured with
+        # the shipped default unless --pool: before 2026-11-30's third pass every run used 40
+        "TOLLWAY_DB_POOL_SIZE": str(args.pool),
         # The sandbox PG runs as its own process, as Toss runs on its own machines: the gateway's
         # CPU per payment is then its own, and the sandbox's is read apart.
         "TOLLWAY_SANDBOX_URL": f"http://127.0.0.1:{sandbox_port}/sandbox/toss",
@@ -440,7 +444,7 @@ def report(results: dict[str, list[Result]], sandbox_cpu: dict[str, list[float]]
     where = "SQLite file" if args.sqlite else "PostgreSQL on loopback"
     print(
         f"\nwrk -t2 -c{args.connections} -d{args.seconds}s, {args.rounds} interleaved rounds (median; range in"
-        f" brackets), one uvicorn process each, {where}\n"
+        f" brackets), one uvicorn process each, pool {args.pool}, {where}\n"
     )
     print("| endpoint | req/s | p50 ms | p99 ms | server CPU per request |")
     print("|---|---:|---:|---:|---:|")
