@@ -279,6 +279,35 @@ RATIOS = (
 )
 
 
+def bench_env(url: str, sandbox_port: int, pool: int, **extra: str) -> dict[str, str]:
+    """The environment of every process a benchmark starts (the sandbox overrides its pool)."""
+    return {
+        **os.environ,
+        "TOLLWAY_DATABASE_URL": url,
+        "TOLLWAY_MASTER_KEY": MASTER_KEY,
+        "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}",  # this tree's gateway, also when another is installed
+        "TOLLWAY_RECONCILE_INTERVAL_SECONDS": "0",
+        # the shipped default unless --pool: before 2026-11-30's third pass every run used 40
+        "TOLLWAY_DB_POOL_SIZE": str(pool),
+        # The sandbox PG runs as its own process, as Toss runs on its own machines: the gateway's
+        # CPU per payment is then its own, and the sandbox's is read apart.
+        "TOLLWAY_SANDBOX_URL": f"http://127.0.0.1:{sandbox_port}/sandbox/toss",
+        **extra,
+    }
+
+
+def sign_in_and_register(gw: str, imp_key: str, imp_secret: str) -> str:
+    """A V1 token for the seeded merchant, and its customer ``bench-cu`` (again's billing key)."""
+    token = httpx.post(f"{gw}/users/getToken", json={"imp_key": imp_key, "imp_secret": imp_secret}).json()
+    access: str = token["response"]["access_token"]
+    card = {"pg": "tosspayments.bench", "card_number": "4330-1234-1234-0005", "expiry": "2030-12", "birth": "900101"}
+    registered = httpx.post(
+        f"{gw}/subscribe/customers/bench-cu", headers={"Authorization": access}, json=card, timeout=30
+    ).json()
+    assert registered["code"] == 0, registered
+    return access
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=8, help="wrk's run per endpoint and round")
@@ -304,19 +333,7 @@ def main() -> None:
         asyncio.run(prepare_database(url))
     imp_key, imp_secret, imp_uid, _ = asyncio.run(seed(url))
     floor_port, gw_port, sandbox_port = _port(), _port(), _port()
-    env = {
-        **os.environ,
-        "TOLLWAY_DATABASE_URL": url,
-        "TOLLWAY_MASTER_KEY": MASTER_KEY,
-        "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}",  # this tree's gateway, also when another is installed
-        "TOLLWAY_PORT": str(gw_port),
-        "TOLLWAY_RECONCILE_INTERVAL_SECONDS": "0",
-        # the shipped default unless --pool: before 2026-11-30's third pass every run used 40
-        "TOLLWAY_DB_POOL_SIZE": str(args.pool),
-        # The sandbox PG runs as its own process, as Toss runs on its own machines: the gateway's
-        # CPU per payment is then its own, and the sandbox's is read apart.
-        "TOLLWAY_SANDBOX_URL": f"http://127.0.0.1:{sandbox_port}/sandbox/toss",
-    }
+    env = bench_env(url, sandbox_port, args.pool, TOLLWAY_PORT=str(gw_port))
     results: dict[str, list[Result]] = {}
     sandbox_cpu: dict[str, list[float]] = {"onetime": [], "again": []}
     # The sandbox, the gateway and the floor run side by side, and each round drives every gateway
@@ -330,20 +347,7 @@ def main() -> None:
     try:
         procs.append(serve("bench.floor:app", floor_port, env))
         gw_pid, floor_pid = procs[0].pid, procs[1].pid
-        token = httpx.post(f"{gw}/users/getToken", json={"imp_key": imp_key, "imp_secret": imp_secret}).json()
-        access = token["response"]["access_token"]
-        registered = httpx.post(
-            f"{gw}/subscribe/customers/bench-cu",
-            headers={"Authorization": access},
-            json={
-                "pg": "tosspayments.bench",
-                "card_number": "4330-1234-1234-0005",
-                "expiry": "2030-12",
-                "birth": "900101",
-            },
-            timeout=30,
-        ).json()
-        assert registered["code"] == 0, registered
+        access = sign_in_and_register(gw, imp_key, imp_secret)
         token_body = json.dumps({"imp_key": imp_key, "imp_secret": imp_secret})
         token_script = lua(
             f'wrk.method = "POST"\nwrk.body = {json.dumps(token_body)}\n'

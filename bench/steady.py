@@ -17,25 +17,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
 import subprocess
 from pathlib import Path
-
-import httpx
 
 from bench.run import (
     ADMIN,
     AGAIN_BODY,
     DB_NAME,
-    MASTER_KEY,
-    ROOT,
     _port,
+    bench_env,
     lua,
     payment_lua,
     prepare_database,
     seed,
     serve,
+    sign_in_and_register,
     wrk,
 )
 
@@ -59,40 +56,20 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=100_000)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--pool", type=int, default=10, help="TOLLWAY_DB_POOL_SIZE (10: the default)")
     args = parser.parse_args()
 
     url = ADMIN.rsplit("/", 1)[0] + "/" + DB_NAME
     asyncio.run(prepare_database(url))
     imp_key, imp_secret, imp_uid, _ = asyncio.run(seed(url))
     gw_port, floor_port, sandbox_port = _port(), _port(), _port()
-    env = {
-        **os.environ,
-        "TOLLWAY_DATABASE_URL": url,
-        "TOLLWAY_MASTER_KEY": MASTER_KEY,
-        "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}",
-        "TOLLWAY_RECONCILE_INTERVAL_SECONDS": "0",
-        "TOLLWAY_DB_POOL_SIZE": "40",
-        "TOLLWAY_SANDBOX_URL": f"http://127.0.0.1:{sandbox_port}/sandbox/toss",
-    }
+    env = bench_env(url, sandbox_port, args.pool)
     sandbox = serve("bench.sandbox:app", sandbox_port, {**env, "TOLLWAY_DB_POOL_SIZE": "20"})
     gateway = serve("bench.gateway:app", gw_port, env)
     gw, floor = f"http://127.0.0.1:{gw_port}", f"http://127.0.0.1:{floor_port}"
     lines: list[str] = []
     try:
-        access = httpx.post(f"{gw}/users/getToken", json={"imp_key": imp_key, "imp_secret": imp_secret}).json()
-        token = access["response"]["access_token"]
-        registered = httpx.post(
-            f"{gw}/subscribe/customers/bench-cu",
-            headers={"Authorization": token},
-            json={
-                "pg": "tosspayments.bench",
-                "card_number": "4330-1234-1234-0005",
-                "expiry": "2030-12",
-                "birth": "900101",
-            },
-            timeout=30,
-        ).json()
-        assert registered["code"] == 0, registered
+        token = sign_in_and_register(gw, imp_key, imp_secret)
         lookup = f"{gw}/payments/{imp_uid}"
         kw = {"seconds": args.seconds, "connections": 32}
         peak = wrk(

@@ -65,7 +65,7 @@ async def test_a_constraint_error_is_named_and_a_transaction_is_all_or_nothing(s
 
 
 def _in_use() -> float:
-    return float(list(DB_POOL_IN_USE.collect())[0].samples[0].value)
+    return float(next(iter(DB_POOL_IN_USE.collect())).samples[0].value)
 
 
 async def test_connections_count_in_the_pool_gauge_while_held(services: Services) -> None:
