@@ -7,7 +7,10 @@ for JSON, and one pooled aiohttp session for the PG (what the gateway's outgoing
 per request to these (docs/benchmarks.md):
 
 - ``GET /json``: the bare JSON answer;
-- ``GET /select/{merchant_uid}``: one SELECT by key;
+- ``GET /payment/{imp_uid}/{merchant_id}``: the lookup's one SELECT, the same row of ``payments``
+  by the same key, every column, as JSON (the same work as ``GET /payments/{imp_uid}``'s query);
+- ``GET /select/{merchant_uid}``: one small SELECT by key (two columns of ``payment_prepares``:
+  the floor of passes before 2026-11-30's third);
 - ``POST /insert``: one INSERT;
 - ``POST /again/{n}``: the round trips of ``POST /subscribe/payments/again`` against the sandbox PG
   — read the customer and its channel, insert the ``ready`` payment holding its merchant_uid, the
@@ -71,6 +74,7 @@ SETTLE = (
     _SETTLE.format("?1", "?2", "?3", "?4", "?5"),
 )
 CUSTOMER = _sql(_CUSTOMER, 2)
+PAYMENT = _sql("SELECT * FROM payments WHERE imp_uid = {} AND merchant_id = {}", 2)
 SETTINGS = _sql(_SETTINGS, 1)
 
 
@@ -101,6 +105,16 @@ class Db:
             return self.lite.execute(sql[1], _lite(args)).fetchone()
         assert self.pool is not None
         return await self.pool.fetchrow(sql[0], *args)
+
+    async def record(self, sql: tuple[str, str], *args: Any) -> dict[str, Any] | None:
+        """One row as a dict of its columns."""
+        if self.lite is not None:
+            cursor = self.lite.execute(sql[1], _lite(args))
+            found = cursor.fetchone()
+            return None if found is None else dict(zip([d[0] for d in cursor.description], found, strict=True))
+        assert self.pool is not None
+        record = await self.pool.fetchrow(sql[0], *args)
+        return None if record is None else dict(record)
 
     async def execute(self, sql: tuple[str, str], *args: Any) -> None:
         if self.lite is not None:
@@ -209,6 +223,9 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     status, body = 200, b""
     if path == "/json" or path == "/":
         body = _json({"hello": "world"})
+    elif path.startswith("/payment/"):
+        imp_uid, _, merchant = path.removeprefix("/payment/").partition("/")
+        body = _json(await db.record(PAYMENT, imp_uid, int(merchant)))
     elif path.startswith("/select/"):
         row = await db.row(
             ("SELECT merchant_uid, amount FROM payment_prepares WHERE merchant_uid = $1",
