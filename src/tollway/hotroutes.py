@@ -27,7 +27,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
@@ -36,6 +36,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from fastapi._compat import ModelField
 
 Endpoint = Callable[..., Awaitable[Response]]
 #: FastAPI's OpenTelemetry hooks, off: Tollway exports Prometheus metrics and its own access log, and
@@ -48,8 +51,8 @@ class _Hot:
     route: APIRoute
     endpoint: Endpoint
     wants: frozenset[str]
-    #: the path parameter's name and its validator (FastAPI's own field), if the path has one
-    param: str | None = None
+    #: the path parameter's validator (FastAPI's own field), if the path has one
+    field: ModelField | None = None
 
 
 def _all_routes(routes: Iterable[BaseRoute]) -> Iterator[BaseRoute]:
@@ -121,7 +124,7 @@ class HotRoutes:
             if "{" in tail:
                 raise ValueError(f"{route.path}: {other.path} takes the same place")
             literals.add(tail)
-        self.prefixed[(method, prefix)] = (_Hot(route, endpoint, wants, paths[0]), frozenset(literals))
+        self.prefixed[(method, prefix)] = (_Hot(route, endpoint, wants, dependant.path_params[0]), frozenset(literals))
 
     def _match(self, scope: Scope) -> tuple[_Hot, str | None] | None:
         if scope["type"] != "http" or scope.get("query_string"):
@@ -136,11 +139,12 @@ class HotRoutes:
             return hot, None
         prefix, _, last = path.rpartition("/")
         entry = self.prefixed.get((method, prefix + "/"))
-        if entry is None or not last or last in entry[1]:
+        if entry is None:
             return None
-        hot, _literals = entry
-        field = hot.route.dependant.path_params[0]
-        _, errors = field.validate(last, {}, loc=("path", field.name))
+        hot, literals = entry
+        if not last or last in literals or hot.field is None:
+            return None
+        _, errors = hot.field.validate(last, {}, loc=("path", hot.field.name))
         return (hot, last) if not errors else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -164,9 +168,9 @@ class HotRoutes:
             kwargs["request"] = request
         if "services" in hot.wants:
             kwargs["services"] = self.fastapi.state.services
-        if hot.param is not None:
-            scope["path_params"] = {hot.param: value}
-            kwargs[hot.param] = value
+        if hot.field is not None:
+            scope["path_params"] = {hot.field.name: value}
+            kwargs[hot.field.name] = value
         try:
             response = await hot.endpoint(**kwargs)
         except Exception as exc:

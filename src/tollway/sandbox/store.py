@@ -91,11 +91,12 @@ _CLAIMED = Statement(
     select(_IDEM.c.state, _IDEM.c.status_code, _IDEM.c.body).where(_IDEM.c.key_hash == bindparam("key"))
 )
 #: The idempotency record's answer, stored: later requests with its key replay it.
-_ANSWERED = Statement(
+_ANSWER = (
     update(_IDEM)
     .where(_IDEM.c.key_hash == bindparam("key"))
     .values(state="done", status_code=bindparam("status_code"), body=bindparam("body"))
 )
+_ANSWERED = Statement(_ANSWER)
 _RELEASE = Statement(delete(_IDEM).where(_IDEM.c.key_hash == bindparam("key")))
 _BY_KEY = Statement(
     select(_PAYMENTS).where(_PAYMENTS.c.payment_key == bindparam("payment_key"), _PAYMENTS.c.mid == bindparam("mid"))
@@ -118,14 +119,7 @@ _ADD_PAYMENT = Statement(_NEW_PAYMENT)
 #: PostgreSQL: the payment and its idempotent answer in one statement (a data-modifying CTE runs
 #: once and with the INSERT, or not at all): one round trip where BEGIN, two statements and COMMIT
 #: were four. SQLite has no UPDATE in a WITH, so it keeps the transaction.
-_ADD_PAYMENT_ANSWERED = Statement(
-    _NEW_PAYMENT.add_cte(
-        update(_IDEM)
-        .where(_IDEM.c.key_hash == bindparam("key"))
-        .values(state="done", status_code=bindparam("status_code"), body=bindparam("body"))
-        .cte("answered")
-    )
-)
+_ADD_PAYMENT_ANSWERED = Statement(_NEW_PAYMENT.add_cte(_ANSWER.cte("answered")))
 _REPLACE = Statement(
     update(_PAYMENTS)
     .where(_PAYMENTS.c.payment_key == bindparam("payment_key"), _PAYMENTS.c.version == bindparam("seen"))
