@@ -1,9 +1,10 @@
 """Log output and the request id every line carries.
 
 ``configure(fmt, level)`` (called by the ``tollway`` commands that run a server or a worker) sends
-structlog's lines and the standard library's (uvicorn, httpx, aiohttp) through one handler on
-stderr: a readable console format for a terminal, or ``TOLLWAY_LOG_FORMAT=json``, one JSON object
-per line with ``timestamp``, ``level``, ``logger``, ``event`` and the bound context.
+structlog's lines (written directly) and the standard library's (uvicorn, httpx, aiohttp: one
+handler) to stderr in one format: a readable console format for a terminal, or
+``TOLLWAY_LOG_FORMAT=json``, one JSON object per line with ``timestamp``, ``level``, ``logger``,
+``event`` and the bound context.
 
 The request id is a context variable (``structlog.contextvars``): bound by the HTTP middleware for
 a request (``X-Request-Id`` or a new one), by the worker for each scheduled charge and by the
