@@ -1,4 +1,4 @@
-"""The outgoing client: httpx's API over aiohttp, against a real server on loopback."""
+"""The outgoing client: httpx's types over aiohttp, against a real server on loopback."""
 
 from __future__ import annotations
 
@@ -112,7 +112,7 @@ async def test_no_answer_in_time_is_httpx_read_timeout(server: Callable[..., Awa
     base = await server(silent)
     async with outgoing.client() as http:
         with pytest.raises(httpx.ReadTimeout):
-            await http.post(f"{base}/", content=b"{}", timeout=httpx.Timeout(0.3, connect=1.0))
+            await http.post(f"{base}/", content=b"{}", limits=httpx.Timeout(0.3, connect=1.0))
 
 
 async def test_a_refused_connection_is_httpx_connect_error() -> None:
@@ -193,3 +193,20 @@ async def test_no_proxy_sends_its_hosts_directly(
         response = await http.get(f"{direct}/")
     assert response.text == "direct"
     assert reached == ["direct"]
+
+
+async def test_no_cookie_is_kept_between_calls(server: Callable[..., Awaitable[str]]) -> None:
+    """One merchant's PG answer (or webhook target) never sets a cookie for the next call."""
+    seen: list[dict[str, str]] = []
+
+    async def set_cookie(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        _, headers, _ = await _read_request(reader)
+        seen.append(headers)
+        await _answer(writer, b"HTTP/1.1 200 OK\r\nSet-Cookie: session=merchant-a; Path=/\r\n", b"{}")
+
+    base = (await server(set_cookie)).replace("127.0.0.1", "localhost")  # a jar takes no cookie from an IP
+    async with outgoing.client() as http:
+        first = await http.get(f"{base}/")
+        await http.get(f"{base}/")
+    assert first.headers["set-cookie"].startswith("session=merchant-a")  # the answer did set one
+    assert [h.get("cookie") for h in seen] == [None, None]

@@ -1,7 +1,7 @@
 """Keeping secrets out of other libraries' log lines.
 
-Toss puts the billing key in the URL path (``/v1/billing/{billingKey}``), and httpx (the
-connector's "HTTP Request: …" line), aiohttp (under httpx, see ``tollway.http``) and uvicorn (the
+Toss puts the billing key in the URL path (``/v1/billing/{billingKey}``), and httpx (its clients'
+"HTTP Request: …" line), aiohttp (the outgoing client, see ``tollway.http``) and uvicorn (the
 sandbox's access log) may log URLs. A filter on those loggers masks the key before any handler
 sees the record.
 """

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tollway import http as outgoing
@@ -34,12 +33,12 @@ class Services:
     tokens: TokenService
     throttle: AuthThrottle
     #: one pooled HTTP client for every PG call
-    http: httpx.AsyncClient
+    http: outgoing.Client
     pg: ConnectorRegistry
     sandbox: Sandbox
     #: the client of webhook deliveries: public addresses only (``webhooks.delivery`` picks ``http``
     #: instead while private targets are allowed)
-    webhook_http: httpx.AsyncClient = field(default_factory=lambda: outgoing.client(public_only=True))
+    webhook_http: outgoing.Client = field(default_factory=lambda: outgoing.client(public_only=True))
 
     async def start(self) -> None:
         """Loads the vault's data keys (creating the first one on a new database)."""

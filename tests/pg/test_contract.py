@@ -23,6 +23,7 @@ from tests.pg.recorded import DECLINED_CARD, HANGING_CARD, SECRET, RecordedToss
 from tollway.app import build_services
 from tollway.clock import ManualClock
 from tollway.config import Settings
+from tollway.http import Client
 from tollway.pg.base import (
     Buyer,
     CancelRequest,
@@ -70,7 +71,7 @@ async def backend(request: pytest.FixtureRequest, sqlite_template: Path, tmp_pat
     timeout = httpx.Timeout(PG_READ_TIMEOUT, connect=5.0)
     if request.param == "recorded":
         recorded = RecordedToss()
-        async with httpx.AsyncClient(transport=recorded.transport()) as http:
+        async with Client(transport=recorded.transport()) as http:
             connector = TossConnector(http, "https://api.tosspayments.com", Secret(SECRET), timeout=timeout)
 
             async def open_recorded(order_id: str, amount: int) -> str:
@@ -101,7 +102,7 @@ async def backend(request: pytest.FixtureRequest, sqlite_template: Path, tmp_pat
             async with serving(services, sock) as url:
                 base = f"{url}/sandbox/toss"
                 auth = {"Authorization": "Basic " + base64.b64encode(f"{SECRET}:".encode()).decode()}
-                async with httpx.AsyncClient(base_url=base, headers=auth) as helper, httpx.AsyncClient() as http:
+                async with httpx.AsyncClient(base_url=base, headers=auth) as helper, Client() as http:
 
                     async def open_sandbox(order_id: str, amount: int) -> str:
                         answer = await helper.post(

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.pg.recorded import load
+from tollway.http import Client
 from tollway.pg.base import (
     Buyer,
     CancelRequest,
@@ -155,7 +156,7 @@ async def test_the_connector_maps_answers_to_outcomes(
             return httpx.Response(status, text="<html>bad gateway</html>")
         return httpx.Response(status, json=body)
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
+    async with Client(transport=httpx.MockTransport(answer)) as http:
         connector = TossConnector(http, "https://toss.test", Secret("test_sk_x"))
         with pytest.raises(kind) as raised:
             await connector.get_payment("pk")
@@ -169,7 +170,7 @@ async def test_connection_errors_are_unknown_and_posts_carry_an_idempotency_key(
         seen.append(request)
         raise httpx.ConnectError("refused", request=request)
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as http:
+    async with Client(transport=httpx.MockTransport(refuse)) as http:
         connector = TossConnector(http, "https://toss.test/", Secret("test_sk_x"))
         with pytest.raises(PgUnknown) as raised:
             await connector.cancel("pk/../x", CancelRequest("r"), idempotency_key="idem-1")

@@ -6,6 +6,7 @@ import httpx
 
 from tollway.config import Settings
 from tollway.db.models import PgChannel
+from tollway.http import Client
 from tollway.merchants.service import SECRET_KEY_PURPOSE
 from tollway.pg.base import PgConnector
 from tollway.pg.toss.connector import TossConnector
@@ -17,7 +18,7 @@ class UnsupportedProvider(Exception):
 
 
 class ConnectorRegistry:
-    def __init__(self, settings: Settings, keyring: Keyring, http: httpx.AsyncClient) -> None:
+    def __init__(self, settings: Settings, keyring: Keyring, http: Client) -> None:
         self._settings = settings
         self._keyring = keyring
         self._http = http

@@ -174,7 +174,7 @@ class Deliverer:
             return
         try:
             http = services.http if await self.private_allowed() else services.webhook_http
-            response = await http.post(row.url, content=body, headers=headers, timeout=TIMEOUT)
+            response = await http.post(row.url, content=body, headers=headers, limits=TIMEOUT)
             status = response.status_code
             excerpt = response.text[:200]
         except httpx.HTTPError as exc:

@@ -1,4 +1,4 @@
-"""The Toss Payments connector: httpx calls against a base URL; everything else is in ``wire``.
+"""The Toss Payments connector: calls on the outgoing client against a base URL; everything else is in ``wire``.
 
 - Basic auth with the channel's secret key (the key never leaves this object's header builder).
 - An ``Idempotency-Key`` on every POST, given by the caller and derived from Tollway's own record,
@@ -21,6 +21,7 @@ import orjson
 import structlog
 
 from tollway import logsafety
+from tollway.http import Client
 from tollway.observability.metrics import PG_CALLS
 from tollway.pg.base import (
     Buyer,
@@ -41,7 +42,7 @@ from tollway.pg.base import (
 from tollway.pg.toss import errors, receipts, wire
 from tollway.vault import Secret
 
-logsafety.install()  # the billing key travels in URL paths, which httpx logs
+logsafety.install()  # the billing key travels in URL paths, which HTTP libraries may log
 
 LIVE_BASE_URL = "https://api.tosspayments.com"
 
@@ -110,7 +111,7 @@ def _outcome(exc: BaseException | None) -> str:
 class TossConnector:
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        http: Client,
         base_url: str,
         secret_key: Secret,
         *,
@@ -223,7 +224,7 @@ class TossConnector:
                 headers["TossPayments-Test-Code"] = self._test_code
             try:
                 response = await self._http.request(
-                    method, self._base + path, content=content, headers=headers, timeout=limits
+                    method, self._base + path, content=content, headers=headers, limits=limits
                 )
             except httpx.TimeoutException as exc:
                 raise PgUnknown("TIMEOUT", f"Toss did not answer in time ({type(exc).__name__})") from None
