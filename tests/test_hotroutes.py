@@ -24,7 +24,7 @@ from tollway.observability.metrics import HTTP_REQUESTS, REGISTRY
 from tollway.services import Services
 
 #: what differs between any two answers, hot or not
-VOLATILE = {"date", "x-request-id", "content-length"}
+VOLATILE = {"date", "x-request-id", "content-length", "x-tosspayments-trace-id"}
 
 
 @pytest.fixture
@@ -135,6 +135,20 @@ async def test_charges_answer_as_fastapi_does(
     assert paid[0] == paid[1] == (200, "paid", paid[0][2])
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["/v1/payments/confirm", "/v1/payments/key-in", "/v1/billing/bk_unknown"],
+    ids=["confirm", "key-in", "billing"],
+)
+async def test_the_sandbox_pg_s_charges_are_hot(hot: httpx.AsyncClient, solved: list[str], path: str) -> None:
+    """Its billing charge reads its key from ``request.path_params`` (not an argument): still hot."""
+    fast = await hot.post(f"/sandbox/toss{path}", json={})
+    assert solved == [], f"{path} went through FastAPI"
+    slow = await hot.post(f"/sandbox/toss{path}?through=fastapi", json={})  # a query: FastAPI's
+    assert solved == [f"/sandbox/toss{path}"]
+    assert fast.status_code == 401 and shape(fast) == shape(slow)
+
+
 async def test_what_it_does_not_take_is_fastapi_s(
     hot: httpx.AsyncClient, solved: list[str], merchant: MerchantFixture
 ) -> None:
@@ -221,6 +235,19 @@ def test_literal_routes_in_the_parameter_s_place_stay_theirs() -> None:
     assert hot._match({**scope, "path": "/a/literal"}) is None
     assert hot._match({**scope, "path": "/a/imp_1"}) is not None
     assert hot._match({**scope, "path": "/a/imp_1", "query_string": b"x=1"}) is None
+
+
+async def _reads_its_path(request: Request) -> Response:
+    return Response(request.path_params["key"])
+
+
+async def test_a_path_parameter_the_endpoint_reads_from_the_request_is_given(solved: list[str]) -> None:
+    app = FastAPI()
+    app.post("/b/{key}")(_reads_its_path)
+    app.add_middleware(HotRoutes, fastapi=app, endpoints=[_reads_its_path])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        assert (await http.post("/b/k_1")).text == "k_1"
+        assert solved == []
 
 
 async def test_under_a_mount_the_path_is_read_below_it(solved: list[str]) -> None:

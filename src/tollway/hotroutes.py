@@ -51,7 +51,9 @@ class _Hot:
     route: APIRoute
     endpoint: Endpoint
     wants: frozenset[str]
-    #: the path parameter's validator (FastAPI's own field), if the path has one
+    #: the path parameter's name, if the path has one
+    param: str | None = None
+    #: its validator (FastAPI's own field), if the endpoint takes it as an argument
     field: ModelField | None = None
 
 
@@ -101,7 +103,9 @@ class HotRoutes:
         if dependant.body_params or dependant.header_params or dependant.cookie_params:
             raise ValueError(f"{route.path}: FastAPI reads its body or headers; it cannot be hot")
         names = set(inspect.signature(endpoint).parameters)
-        paths = [p.name for p in dependant.path_params]
+        # The path's parameters as Starlette's routing reads them, whether or not the endpoint
+        # takes them as arguments (the sandbox's read ``request.path_params``)
+        paths = list(route.param_convertors)
         queries = {p.name for p in dependant.query_params}
         if any(p.field_info.is_required() for p in dependant.query_params):
             raise ValueError(f"{route.path}: a required query parameter")
@@ -112,8 +116,9 @@ class HotRoutes:
             self.exact[(method, route.path)] = _Hot(route, endpoint, wants)
             return
         prefix, _, rest = route.path.partition("{")
-        if rest != f"{paths[0]}}}" or not prefix.endswith("/"):
+        if rest != f"{paths[0]}}}" or not prefix.endswith("/"):  # a typed {name:int} or {name:path} too
             raise ValueError(f"{route.path}: only a last-segment parameter can be hot")
+        fields = {p.name: p for p in dependant.path_params}
         literals = set()
         for other in routes:
             if other is route or method not in (other.methods or ()) or not other.path.startswith(prefix):
@@ -124,7 +129,8 @@ class HotRoutes:
             if "{" in tail:
                 raise ValueError(f"{route.path}: {other.path} takes the same place")
             literals.add(tail)
-        self.prefixed[(method, prefix)] = (_Hot(route, endpoint, wants, dependant.path_params[0]), frozenset(literals))
+        hot = _Hot(route, endpoint, wants, paths[0], fields.get(paths[0]))
+        self.prefixed[(method, prefix)] = (hot, frozenset(literals))
 
     def _match(self, scope: Scope) -> tuple[_Hot, str | None] | None:
         if scope["type"] != "http" or scope.get("query_string"):
@@ -142,10 +148,13 @@ class HotRoutes:
         if entry is None:
             return None
         hot, literals = entry
-        if not last or last in literals or hot.field is None:
+        if not last or last in literals:
             return None
-        _, errors = hot.field.validate(last, {}, loc=("path", hot.field.name))
-        return (hot, last) if not errors else None
+        if hot.field is not None:
+            _, errors = hot.field.validate(last, {}, loc=("path", hot.field.name))
+            if errors:
+                return None
+        return hot, last
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         matched = self._match(scope)
@@ -168,9 +177,10 @@ class HotRoutes:
             kwargs["request"] = request
         if "services" in hot.wants:
             kwargs["services"] = self.fastapi.state.services
-        if hot.field is not None:
-            scope["path_params"] = {hot.field.name: value}
-            kwargs[hot.field.name] = value
+        if hot.param is not None:
+            scope["path_params"] = {hot.param: value}
+            if hot.field is not None:
+                kwargs[hot.param] = value
         try:
             response = await hot.endpoint(**kwargs)
         except Exception as exc:
