@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
 
@@ -84,6 +85,24 @@ class TestGetToken:
         await _get(client, merchant)  # extends
         clock.advance(minutes=2)  # past the first expiry, inside the extension
         assert (await client.get("/users/pg", headers=headers)).status_code == 200
+
+    async def test_a_reused_token_is_opened_once_and_a_new_one_anew(
+        self, client: httpx.AsyncClient, merchant: MerchantFixture, services: Services, clock: ManualClock
+    ) -> None:
+        opened: list[str] = []
+        real_open = services.keyring.open
+
+        async def counting(sealed: str, purpose: str) -> Any:
+            opened.append(purpose)
+            return await real_open(sealed, purpose)
+
+        services.keyring.open = counting  # type: ignore[method-assign]
+        first = [await _get(client, merchant) for _ in range(3)]  # issued, then reused twice
+        clock.advance(minutes=30)
+        second = [await _get(client, merchant) for _ in range(3)]  # a new token, then reused twice
+        assert {t["access_token"] for t in first} != {t["access_token"] for t in second}
+        assert len({t["access_token"] for t in first}) == len({t["access_token"] for t in second}) == 1
+        assert opened.count("access_token") == 2  # once per token, on its first reuse
 
     async def test_form_body_works_like_json(self, client: httpx.AsyncClient, merchant: MerchantFixture) -> None:
         answer = await client.post(

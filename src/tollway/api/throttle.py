@@ -142,7 +142,8 @@ class AuthThrottle:
             return
         self._waiting += 1
         try:
-            await asyncio.wait_for(self._slots.acquire(), self._queue_timeout)
+            async with asyncio.timeout(self._queue_timeout):  # no task of its own, as wait_for makes
+                await self._slots.acquire()
         except TimeoutError:
             raise self._busy() from None
         finally:

@@ -110,6 +110,10 @@ class TokenService:
         self._keys: OrderedDict[str, _Key] = OrderedDict()
         self._cache: OrderedDict[str, _Cached] = OrderedDict()
         self._cache_size = cache_size
+        #: each key's live token as last opened here: (its sealed form, the token), by key id. The
+        #: row is still read on every ``getToken`` (a revoked key is refused at once everywhere);
+        #: only opening the same sealed token again is skipped
+        self._opened: dict[int, tuple[str, str]] = {}
 
     async def _active_key(self, imp_key: str) -> _Key | None:
         """The key's row, remembered for ``CACHE_SECONDS`` like token checks (so a revocation
@@ -188,7 +192,13 @@ class TokenService:
             row = await conn.first(_LIVE_TOKEN, key=key_id)
         if row is None or row.expires_at - now <= EXTEND_WHEN_LEFT:
             return None
+        opened = self._opened.get(key_id)
+        if opened is not None and opened[0] == row.token_sealed:
+            return IssuedToken(opened[1], now, row.expires_at)
         token = (await self._vault.open(row.token_sealed, _TOKEN_PURPOSE)).reveal()
+        if len(self._opened) >= self._cache_size:
+            self._opened.clear()
+        self._opened[key_id] = (row.token_sealed, token)
         return IssuedToken(token, now, row.expires_at)
 
     async def _issue_once(self, session: AsyncSession, key_id: int, merchant_id: int) -> IssuedToken | None:
@@ -277,8 +287,10 @@ class TokenService:
             del self._cache[digest]
         for imp_key in [k for k, c in self._keys.items() if c.id == api_key_id]:
             del self._keys[imp_key]
+        self._opened.pop(api_key_id, None)
 
     def forget_cached(self) -> None:
         """Drop every cached token check and key (in tests)."""
         self._cache.clear()
         self._keys.clear()
+        self._opened.clear()
