@@ -23,7 +23,7 @@ from tollway.db.models import Payment, PgChannel
 from tollway.errors import BusinessError
 from tollway.payments.ledger import ALREADY_PAID, PaymentRequest, mark_failed, new_payment, record_paid
 from tollway.payments.pgsync import apply_approval, approval_of, fail_reason, load_for_update
-from tollway.payments.states import PaymentStatus, begin_approval
+from tollway.payments.states import PaymentStatus, PgOp, begin_approval
 from tollway.pg.base import (
     Buyer,
     ChargeRequest,
@@ -106,26 +106,45 @@ _HOLDER = Statement(
         _PAYMENTS.c.merchant_id == bindparam("merchant"), _PAYMENTS.c.merchant_uid_hold == bindparam("uid")
     )
 )
-#: UPDATEs of the payment's changed columns, one per set of columns (a handful: paid, failed…)
-_UPDATES: dict[tuple[str, ...], Statement] = {}
+#: UPDATEs of the payment's changed columns, one per set of columns (a handful: paid, failed…) and
+#: whether it is guarded (``_IN_FLIGHT``)
+_UPDATES: dict[tuple[tuple[str, ...], bool], Statement] = {}
+#: A ``ready`` payment whose approval call began at ``g_at`` and is still in flight, holding its
+#: merchant_uid. Every other writer of such a row (reconciliation, a worker's recovery) settles
+#: it through the state machine, which changes these columns first.
+_IN_FLIGHT = (
+    _PAYMENTS.c.status == PaymentStatus.READY.value,
+    _PAYMENTS.c.pg_op == PgOp.APPROVE.value,
+    _PAYMENTS.c.pg_op_key == bindparam("g_key"),
+    _PAYMENTS.c.pg_op_at == bindparam("g_at"),
+    _PAYMENTS.c.merchant_uid_hold == _PAYMENTS.c.merchant_uid,
+)
 
 
 def _values(payment: Payment) -> dict[str, Any]:
     return {k: getattr(payment, k) for k in _COLUMNS}
 
 
-async def _save(conn: Conn, payment: Payment, before: dict[str, Any]) -> None:
-    """Writes the columns the state machine changed on ``payment`` (read as ``before``)."""
+async def _save(conn: Conn, payment: Payment, before: dict[str, Any], in_flight: Payment | None = None) -> bool:
+    """Writes the columns the state machine changed on ``payment`` (read as ``before``). With
+    ``in_flight`` (the payment as its approval call began), only while the row still is so;
+    returns whether it was written."""
     changed = {k: v for k, v in _values(payment).items() if before[k] != v}
     if not changed:
-        return
+        return True
     keys = tuple(sorted(changed))
-    statement = _UPDATES.get(keys)
+    statement = _UPDATES.get((keys, in_flight is not None))
     if statement is None:
-        statement = _UPDATES[keys] = Statement(
-            update(_PAYMENTS).where(_PAYMENTS.c.id == bindparam("w_id")).values({k: bindparam(f"v_{k}") for k in keys})
+        guard = _IN_FLIGHT if in_flight is not None else ()
+        statement = _UPDATES[(keys, in_flight is not None)] = Statement(
+            update(_PAYMENTS)
+            .where(_PAYMENTS.c.id == bindparam("w_id"), *guard)
+            .values({k: bindparam(f"v_{k}") for k in keys})
         )
-    await conn.execute(statement, w_id=payment.id, **{f"v_{k}": v for k, v in changed.items()})
+    params = {f"v_{k}": v for k, v in changed.items()}
+    if in_flight is not None:
+        params.update(g_key=in_flight.pg_op_key, g_at=in_flight.pg_op_at)
+    return await conn.execute(statement, w_id=payment.id, **params) == 1
 
 
 async def open_for_approval(
@@ -178,10 +197,10 @@ async def approve(
     try:
         result = await call(connector, charge, f"tollway-{payment.imp_uid}-approve")
     except PgDeclined as exc:
-        return await settle_failure(services, payment.id, fail_reason(exc), on_settle)
+        return await settle_failure(services, payment, fail_reason(exc), on_settle)
     except PgRejected as exc:
         if exc.code not in ALREADY_TAKEN:
-            failed = await settle_failure(services, payment.id, fail_reason(exc), on_settle)
+            failed = await settle_failure(services, payment, fail_reason(exc), on_settle)
             text = refused(exc) if callable(refused) else refused.format(reason=fail_reason(exc))
             raise ApprovalRefused(text, failed) from None
         # The order (= this imp_uid) was processed by an earlier call whose answer was lost: what
@@ -192,21 +211,58 @@ async def approve(
             raise BusinessError(UNKNOWN_OUTCOME.format(imp_uid=payment.imp_uid), code=-1) from None
         if not (result.is_approved or result.is_waiting_for_deposit):  # an issued virtual account is no failure
             reason = f"[{result.failure_code}] {result.failure_message}"
-            return await settle_failure(services, payment.id, reason, on_settle)
+            return await settle_failure(services, payment, reason, on_settle)
     except PgUnknown:
         raise BusinessError(UNKNOWN_OUTCOME.format(imp_uid=payment.imp_uid), code=-1) from None
-    return await settle_approval(services, payment.id, result, on_settle)
+    return await settle_approval(services, payment, result, on_settle)
+
+
+async def _settle_in_flight(
+    services: Services,
+    opened: Payment,
+    change: Callable[[Payment], object],
+    notify: PaymentStatus | None,
+    on_settle: OnOpen | None,
+) -> Payment | None:
+    """Step 3 without reading the row first: ``change`` (the state machine's) is made to the payment
+    as its approval call began (``opened``), and written in one transaction with its notification
+    and ``on_settle`` only if the row is still so (``_IN_FLIGHT``); else None (nothing written)."""
+    if opened.status != PaymentStatus.READY or opened.pg_op != PgOp.APPROVE or opened.pg_op_at is None:
+        return None
+    settled = loaded(Payment, {**_values(opened), "id": opened.id})
+    before = _values(settled)
+    change(settled)
+    at = services.clock.now()
+    async with services.db.transaction() as conn:
+        if not await _save(conn, settled, before, in_flight=opened):
+            return None
+        if notify is not None:
+            await outbox.enqueue_on(conn, settled, notify, at)
+        if on_settle is not None:
+            await on_settle(conn, settled)
+    return settled
 
 
 async def settle_approval(
-    services: Services, payment_id: int, result: PgPayment, on_settle: OnOpen | None = None
+    services: Services, opened: Payment, result: PgPayment, on_settle: OnOpen | None = None
 ) -> Payment:
-    """Step 3 for an approval: in one transaction on the driver's connection, the locked row goes
-    ``ready → paid`` through the state machine, its columns that changed are written, the ``paid``
-    notification is queued and ``on_settle`` runs. What the plain card approval does not cover
-    (a virtual account issued, cancels already made at the PG, a payment that no longer holds its
-    merchant_uid) is recorded by ``pgsync.apply_approval`` on a session, as reconciliation does."""
+    """Step 3 for an approval: the row goes ``ready → paid`` through the state machine, its columns
+    that changed are written, the ``paid`` notification is queued and ``on_settle`` runs, in one
+    transaction on the driver's connection. The common case writes the payment as its approval call
+    began (``_settle_in_flight``: no read, no row lock); a row that changed meanwhile is locked and
+    read. What the plain card approval does not cover (a virtual account issued, cancels already
+    made at the PG, a payment that no longer holds its merchant_uid) is recorded by
+    ``pgsync.apply_approval`` on a session, as reconciliation does."""
     at = services.clock.now()
+    if result.is_approved and not result.cancels:
+
+        def paid_now(payment: Payment) -> None:
+            record_paid(payment, approval_of(result), result.approved_at or at)
+
+        settled = await _settle_in_flight(services, opened, paid_now, PaymentStatus.PAID, on_settle)
+        if settled is not None:
+            return settled
+    payment_id = opened.id
     async with services.db.transaction() as conn:
         row = await conn.first(_LOCK, w_id=payment_id)
         paid = loaded(Payment, row._asdict())
@@ -233,10 +289,22 @@ async def settle_approval(
     return locked
 
 
-async def settle_failure(services: Services, payment_id: int, reason: str, on_settle: OnOpen | None = None) -> Payment:
+async def settle_failure(services: Services, opened: Payment, reason: str, on_settle: OnOpen | None = None) -> Payment:
     """Step 3 for a refusal or a decline: ``ready → failed`` in one transaction (V1 notifies the
-    failures of scheduled payments only), with ``on_settle``."""
+    failures of scheduled payments only), with ``on_settle``; as ``settle_approval``, without a read
+    while the row is as its approval call began."""
     at = services.clock.now()
+    scheduled = opened.customer_uid_usage == "payment.scheduled"
+    settled = await _settle_in_flight(
+        services,
+        opened,
+        lambda payment: mark_failed(payment, reason[:500], at),
+        PaymentStatus.FAILED if scheduled else None,
+        on_settle,
+    )
+    if settled is not None:
+        return settled
+    payment_id = opened.id
     async with services.db.transaction() as conn:
         row = await conn.first(_LOCK, w_id=payment_id)
         payment = loaded(Payment, row._asdict())
