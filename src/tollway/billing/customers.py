@@ -21,7 +21,7 @@ from typing_extensions import TypedDict
 from tollway import v1texts
 from tollway.billing.schedule_status import REVOKED, SCHEDULED
 from tollway.clock import to_unix
-from tollway.db.driver import Statement
+from tollway.db.driver import Statement, loaded
 from tollway.db.models import BillingCustomer, Payment, PaymentSchedule, PgChannel
 from tollway.errors import BusinessError, NotFound
 from tollway.merchants.channels import resolve_channel
@@ -349,8 +349,8 @@ async def charge(
     if found is None:
         raise BusinessError(UNKNOWN_BUYER, detail=f"no customer_uid {order.customer_uid[:80]!r} is registered")
     values = found._asdict()
-    customer = BillingCustomer(**{k: values[f"cu_{k}"] for k in _CUSTOMER_COLUMNS})
-    channel = PgChannel(**{k: values[f"ch_{k}"] for k in _CHANNEL_COLUMNS})
+    customer = loaded(BillingCustomer, {k: values[f"cu_{k}"] for k in _CUSTOMER_COLUMNS})
+    channel = loaded(PgChannel, {k: values[f"ch_{k}"] for k in _CHANNEL_COLUMNS})
     payment = await open_for_approval(services, merchant_id, channel, order.request, on_open)
     return await charge_opened(services, customer, channel, payment, order, on_settle=on_settle)
 

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tollway.clock import Clock
-from tollway.db.driver import Driver, Statement
+from tollway.db.driver import Driver, Statement, loaded
 from tollway.db.models import ApiKey, Merchant, PgChannel
 from tollway.errors import BusinessError, InvalidRequest, NotFound
 from tollway.merchants.channels import canonical_provider
@@ -184,7 +184,7 @@ async def channels_of(db: Driver, merchant_id: int) -> list[PgChannel]:
     ``PgChannel`` values out (no session, no BEGIN and ROLLBACK around one read)."""
     async with db.connection() as conn:
         rows = await conn.all(_CHANNELS_OF, merchant=merchant_id)
-    return [PgChannel(**dict(zip(_CHANNEL_COLUMNS, row, strict=True))) for row in rows]
+    return [loaded(PgChannel, dict(zip(_CHANNEL_COLUMNS, row, strict=True))) for row in rows]
 
 
 async def set_default_channel(session: AsyncSession, merchant_id: int, ref: str) -> PgChannel:
