@@ -36,6 +36,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import configure_mappers
 from sqlalchemy.sql import ClauseElement
 
+from tollway.db.pgpool import PgPool, clean_after
 from tollway.observability.metrics import DB_POOL_IN_USE
 
 Processor = Callable[[Any], Any] | None
@@ -209,13 +210,6 @@ class _LiteConn(Conn):
         self.thread.shutdown()
 
 
-async def _keep_session(conn: asyncpg.Connection) -> None:
-    """The pool's reset on release. asyncpg still rolls back an open transaction and drops
-    listeners first; what it would add is one more round trip per release (``UNLISTEN *``,
-    ``RESET ALL``, ``CLOSE ALL``, advisory unlocks) for state this driver never creates: no
-    LISTEN, no session ``SET``, no cursor or session-level lock outlives a statement here."""
-
-
 class Driver:
     """The driver's pool for one database URL, opened on first use."""
 
@@ -224,7 +218,7 @@ class Driver:
         self.size = size
         self.statement_cache = statement_cache
         self.sqlite = url.startswith("sqlite")
-        self._pg: asyncpg.Pool | None = None
+        self._pg: PgPool | None = None
         self._lite: asyncio.LifoQueue[_LiteConn] | None = None
         self._lite_all: list[_LiteConn] = []
         self._opening = asyncio.Lock()
@@ -243,11 +237,11 @@ class Driver:
                 self._lite = queue
                 return
             dsn = "postgresql://" + self.url.split("://", 1)[1]
-            # Behind PgBouncer in transaction mode no prepared statement may outlive its use.
+            # Behind PgBouncer in transaction mode no prepared statement may outlive its use. No
+            # reset exchange on release: this driver leaves no session state behind (no LISTEN,
+            # no session SET, no cursor or session-level lock outlives a statement).
             cache = 1024 if self.statement_cache else 0
-            self._pg = await asyncpg.create_pool(
-                dsn, min_size=0, max_size=self.size, statement_cache_size=cache, reset=_keep_session
-            )
+            self._pg = PgPool(dsn, self.size, statement_cache_size=cache)
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Conn]:
@@ -267,8 +261,13 @@ class Driver:
         DB_POOL_IN_USE.inc()
         try:
             if self._pg is not None:
-                async with self._pg.acquire() as raw:
+                raw = await self._pg.acquire()
+                try:
                     yield _PgConn(raw)
+                except BaseException as exc:
+                    self._pg.release(raw, clean=clean_after(exc))
+                    raise
+                self._pg.release(raw, clean=True)
             else:
                 assert self._lite is not None
                 lite = await self._lite.get()
