@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
+from tollway.db import pgpool
 from tollway.db.pgpool import PgPool, clean_after
 
 
@@ -129,3 +130,13 @@ async def test_a_closed_pool_refuses_and_wakes_its_waiters(postgres_url: str) ->
     assert conn.is_closed() and pool.opened == 0
     with pytest.raises(asyncpg.InterfaceError):
         await pool.acquire()
+
+
+async def test_a_connection_idle_too_long_is_replaced(pool: PgPool, monkeypatch: pytest.MonkeyPatch) -> None:
+    held = [await pool.acquire(), await pool.acquire()]
+    for conn in held:
+        pool.release(conn, clean=True)
+    monkeypatch.setattr(pgpool, "IDLE_SECONDS", 0.0)
+    fresh = await pool.acquire()
+    assert fresh not in held and all(conn.is_closed() for conn in held) and pool.opened == 1
+    pool.release(fresh, clean=True)

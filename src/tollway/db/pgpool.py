@@ -7,12 +7,15 @@ when it is known to be between exchanges: open, outside a transaction, and left 
 or with one that does not interrupt an exchange (PostgreSQL's own answer, or the caller's error
 between statements). Anything else (a cancelled task or a timeout mid-statement, a lost socket)
 terminates it; a new one is opened in its place when needed. A released connection (or a free
-slot) goes to the longest waiter, else to the idle stack, most recently used first.
+slot) goes to the longest waiter, else to the idle stack, most recently used first. One idle for
+``IDLE_SECONDS`` is closed instead of reused (as asyncpg's pool does by default): a firewall or NAT
+may have dropped it silently.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 
 import asyncpg
@@ -20,6 +23,8 @@ from asyncpg import Connection
 
 #: errors that may leave a connection mid-exchange: it is terminated, never reused
 _INTERRUPTING = (TimeoutError, asyncpg.InterfaceError, OSError)
+#: a connection idle longer than this is closed, not reused (asyncpg's pool's default)
+IDLE_SECONDS = 300.0
 
 
 def clean_after(exc: BaseException | None) -> bool:
@@ -32,7 +37,8 @@ class PgPool:
         self._dsn = dsn
         self._size = size
         self._statement_cache_size = statement_cache_size
-        self._idle: list[Connection] = []
+        #: (connection, when it was released), the most recently released last
+        self._idle: list[tuple[Connection, float]] = []
         #: connections open or being opened (at most ``size``)
         self._opened = 0
         #: each gets a connection, or None: a free slot to open one in
@@ -47,10 +53,16 @@ class PgPool:
         if self._closed:
             raise asyncpg.InterfaceError("the pool is closed")
         while self._idle:
-            conn = self._idle.pop()
+            conn, since = self._idle.pop()
             if not conn.is_closed():
-                return conn
-            self._opened -= 1  # closed while idle (a restarted server): its slot is free
+                if time.monotonic() - since < IDLE_SECONDS:
+                    return conn
+                conn.terminate()  # idle too long; the older ones below it were idle longer
+                for older, _ in self._idle:
+                    older.terminate()
+                self._opened -= len(self._idle)
+                self._idle.clear()
+            self._opened -= 1  # closed while idle (a restarted server, too long idle): its slot is free
         if self._opened < self._size:
             self._opened += 1
             return await self._connect()
@@ -90,7 +102,7 @@ class PgPool:
         if conn is None:
             self._opened -= 1
         else:
-            self._idle.append(conn)
+            self._idle.append((conn, time.monotonic()))
 
     async def close(self) -> None:
         """Closes the idle connections; those in use are terminated when released."""
@@ -101,7 +113,7 @@ class PgPool:
             if not waiter.done():
                 waiter.set_exception(asyncpg.InterfaceError("the pool is closed"))
         self._waiters.clear()
-        for conn in idle:
+        for conn, _ in idle:
             try:
                 await conn.close(timeout=5)
             except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
