@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.conftest import MerchantFixture, count_rows, make_merchant
-from tollway.api.throttle import AuthThrottle
+from tollway.api.throttle import AuthThrottle, _Slots
 from tollway.app import create_app
 from tollway.clock import ManualClock
 from tollway.errors import TooManyRequests, Unauthorized
@@ -168,3 +168,40 @@ async def test_bad_tokens_are_answered_401_without_delay(client: httpx.AsyncClie
     _throttle(services, burst=1)
     for _ in range(3):
         assert (await client.get("/users/pg", headers={"Authorization": "bad"})).status_code == 401
+
+
+class TestSlots:
+    """The sign-in slots: in turn, bounded waits, and no slot lost to a cancelled waiter."""
+
+    async def test_waiters_are_served_in_turn_and_a_late_one_gives_up(self) -> None:
+        slots = _Slots(1)
+        assert await slots.take(0)
+        served: list[str] = []
+
+        async def wait(name: str, patience: float) -> None:
+            if await slots.take(patience):
+                served.append(name)
+
+        first = asyncio.create_task(wait("first", 5))
+        second = asyncio.create_task(wait("second", 5))
+        late = asyncio.create_task(wait("late", 0.05))
+        await asyncio.sleep(0.1)
+        assert late.done() and served == []  # gave up: no slot came in time
+        slots.give()
+        await first
+        assert served == ["first"] and not second.done()
+        slots.give()
+        await second
+        slots.give()
+        assert served == ["first", "second"] and slots.free == 1  # the one that gave up took none
+
+    async def test_a_waiter_cancelled_as_it_is_served_gives_its_slot_back(self) -> None:
+        slots = _Slots(1)
+        assert await slots.take(0)
+        waiter = asyncio.create_task(slots.take(5))
+        await asyncio.sleep(0)
+        slots.give()  # handed over…
+        waiter.cancel()  # …and cancelled before it ran
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        assert slots.free == 1 and await slots.take(0)
