@@ -111,6 +111,12 @@ def main() -> None:
     parser.add_argument(
         "--concurrency", type=int, default=128, help="charges in flight per worker (the default of tollway worker)"
     )
+    parser.add_argument(
+        "--pool",
+        type=int,
+        default=16,
+        help="TOLLWAY_DB_POOL_SIZE of the workers and the sandbox (half each for the driver)",
+    )
     parser.add_argument("--kill", action="store_true", help="SIGKILL one worker a third of the way, restart it")
     args = parser.parse_args()
 
@@ -126,8 +132,9 @@ def main() -> None:
         "TOLLWAY_WORKER_CONCURRENCY": str(args.concurrency),
         "TOLLWAY_WORKER_LEASE_SECONDS": "10",
         "TOLLWAY_LOG_LEVEL": "warning",
-        # 5 processes share PostgreSQL's 100 connections: 8 (+8 under load) each
-        "TOLLWAY_DB_POOL_SIZE": "16",  # the 16 connections it had when the pool doubled this setting
+        # 5 processes share PostgreSQL's 100 connections: 16 each by default (the 16 connections
+        # the worker had when the pool doubled this setting)
+        "TOLLWAY_DB_POOL_SIZE": str(args.pool),
         "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}",
     }
     asyncio.run(prepare_database(url, DB_NAME))
