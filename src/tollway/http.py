@@ -75,7 +75,7 @@ class Client:
 
     Only what the gateway's calls need: no cookie jar (one merchant's PG answer never sets a cookie
     for another's call), no redirects, no auth, no default headers. httpx's ``AsyncClient`` cost
-    about 0.2 ms of CPU per PG call for those (building and merging the request, the cookie jar);
+    about 0.25 ms of CPU per PG call for those (building and merging the request, the cookie jar);
     its own transport about 0.8 ms more at 32 in flight (docs/benchmarks.md).
 
     ``public_only``: connects to public addresses only (webhooks). ``transport``: an httpx
