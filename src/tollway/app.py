@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -146,33 +146,27 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         metrics_listener = exporter.listening(services)
         await metrics_listener.__aenter__()
         interval = services.settings.reconcile_interval_seconds
-        reconciler = asyncio.create_task(run_periodically(services, interval)) if interval > 0 else None
-        sweeper = asyncio.create_task(expire_periodically(services, interval)) if interval > 0 else None
-        worker = new_worker(services) if services.settings.worker_enabled else None
-        worker_task = asyncio.create_task(worker.run()) if worker is not None else None
-        notifier_stop = asyncio.Event()
-        notifier = (
-            asyncio.create_task(deliver_webhooks(services, stop=notifier_stop))
+        # Every background loop stops on this, after the round it is in: none is cancelled
+        # mid-write (a roll-up cancelled mid-transaction once left SQLite's write lock with a
+        # connection nobody returned, and the drain's own writes waited 30 s for it).
+        stopping = asyncio.Event()
+        loops: list[asyncio.Task[Any] | None] = [
+            asyncio.create_task(run_periodically(services, interval, stopping)) if interval > 0 else None,
+            asyncio.create_task(expire_periodically(services, interval, stopping)) if interval > 0 else None,
+            asyncio.create_task(deliver_webhooks(services, stop=stopping))
             if services.settings.webhooks_enabled
-            else None
-        )
-        rollups = asyncio.create_task(roll_up_stats(services)) if worker is not None else None
+            else None,
+        ]
+        worker = new_worker(services) if services.settings.worker_enabled else None
+        if worker is not None:
+            loops += [asyncio.create_task(worker.run()), asyncio.create_task(roll_up_stats(services, stopping))]
         yield
-        if rollups is not None:
-            rollups.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await rollups
         # Drain (SIGTERM; uvicorn has already stopped taking requests and finished those in flight):
         # no new claims; the charges and deliveries in flight finish; leases are handed back.
-        notifier_stop.set()
+        stopping.set()
         if worker is not None:
             worker.stop()  # finishes what it claimed
-        await asyncio.gather(*(t for t in (worker_task, notifier) if t is not None))
-        for loop in (reconciler, sweeper):
-            if loop is not None:
-                loop.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await loop
+        await asyncio.gather(*(t for t in loops if t is not None))
         await metrics_listener.__aexit__(None, None, None)
         await services.close()
 

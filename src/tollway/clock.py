@@ -5,6 +5,8 @@ Tests and demos swap in a ``ManualClock`` to make time pass without waiting.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Protocol
 
@@ -34,6 +36,12 @@ class ManualClock:
 
     def set(self, when: datetime) -> None:
         self._now = when
+
+
+async def rest(stop: asyncio.Event, seconds: float) -> None:
+    """A periodic loop's pause: ``seconds``, or less when ``stop`` is set meanwhile."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
 
 
 def to_unix(value: datetime | None) -> int:

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tollway.billing import customers
 from tollway.checkout.params import ParamError, WindowParams, parse, toss_request
+from tollway.clock import rest
 from tollway.db.models import CheckoutSession, Merchant, Payment, PaymentPrepare, PgChannel
 from tollway.errors import BusinessError
 from tollway.merchants.channels import resolve_channel
@@ -329,10 +330,13 @@ async def expire_stale(services: Services, *, grace: timedelta = timedelta(minut
     return len(rows)
 
 
-async def expire_periodically(services: Services, interval: float) -> None:
-    """``tollway serve``'s sweep of abandoned windows (beside the reconciler, at its interval)."""
+async def expire_periodically(services: Services, interval: float, stop: asyncio.Event) -> None:
+    """``tollway serve``'s sweep of abandoned windows (beside the reconciler, at its interval);
+    setting ``stop`` ends it after the sweep in progress."""
     while True:
-        await asyncio.sleep(interval)
+        await rest(stop, interval)
+        if stop.is_set():
+            return
         try:
             await expire_stale(services)
         except Exception:  # a failed sweep is retried at the next interval

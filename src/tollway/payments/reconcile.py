@@ -23,6 +23,7 @@ from datetime import timedelta
 import structlog
 from sqlalchemy import select
 
+from tollway.clock import rest
 from tollway.db.models import Payment, PgChannel
 from tollway.payments.pgsync import apply_approval, apply_failure, apply_revoke_outcome, load_for_update, sync_cancels
 from tollway.payments.states import PaymentStatus, PgOp, end_pg_call
@@ -144,10 +145,13 @@ async def reconcile_one(services: Services, payment_id: int, grace: timedelta, r
     log.info("reconciled", imp_uid=imp_uid, op=op, status=payment.status)
 
 
-async def run_periodically(services: Services, interval: float) -> None:
-    """The reconciler loop of ``tollway serve``; errors are logged and the loop goes on."""
+async def run_periodically(services: Services, interval: float, stop: asyncio.Event) -> None:
+    """The reconciler loop of ``tollway serve``; errors are logged and the loop goes on. Setting
+    ``stop`` ends it after the round in progress."""
     while True:
-        await asyncio.sleep(interval)
+        await rest(stop, interval)
+        if stop.is_set():
+            return
         try:
             report = await reconcile(services)
             if report.settled:

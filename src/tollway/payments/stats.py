@@ -23,7 +23,7 @@ import structlog
 from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 
-from tollway.clock import kst_day, kst_day_start
+from tollway.clock import kst_day, kst_day_start, rest
 from tollway.db.console_models import DailyStat
 from tollway.db.engine import Reader
 from tollway.db.models import BillingCustomer, Merchant, Payment, PaymentCancel, PaymentSchedule
@@ -209,16 +209,16 @@ async def roll_up_all(services: Services, now: datetime, lookback: int = LOOKBAC
     return sum([await roll_up(services, merchant_id, days) for merchant_id in merchants])
 
 
-async def run_periodically(services: Services, interval: float = 600.0) -> None:
-    """The rollup loop of ``tollway serve``: closed days are written shortly after midnight KST."""
-    while True:
+async def run_periodically(services: Services, stop: asyncio.Event, interval: float = 600.0) -> None:
+    """The rollup loop of ``tollway serve``: closed days are written shortly after midnight KST.
+    Setting ``stop`` ends it after the roll-up in progress (cancelling one mid-write could leave
+    SQLite's write lock with a connection nobody returns)."""
+    while not stop.is_set():
         try:
             await roll_up_all(services, services.clock.now())
-        except asyncio.CancelledError:
-            raise
         except Exception as exc:
             log.error("rollup failed", error_type=type(exc).__name__)
-        await asyncio.sleep(interval)
+        await rest(stop, interval)
 
 
 @dataclass

@@ -24,7 +24,7 @@ import httpx
 import structlog
 from sqlalchemy import or_, select, update
 
-from tollway.clock import to_unix
+from tollway.clock import rest, to_unix
 from tollway.db.models import WebhookAttempt, WebhookNotification
 from tollway.merchants.origins import sandbox_only
 from tollway.observability.logs import bound, new_request_id
@@ -275,14 +275,10 @@ async def run_periodically(services: Services, interval: float = 1.0, stop: asyn
         while not stop.is_set():
             try:
                 if not await deliverer.round():
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), interval)
-            except asyncio.CancelledError:
-                raise
+                    await rest(stop, interval)
             except Exception as exc:
                 log.error("webhook round failed", error_type=type(exc).__name__)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), interval)
+                await rest(stop, interval)
     finally:
         with contextlib.suppress(Exception):
             await asyncio.shield(deliverer.hand_back())
