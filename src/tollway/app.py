@@ -76,6 +76,8 @@ DOCS_INIT = """window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swag
   presets: [SwaggerUIBundle.presets.apis, SwaggerUIBundle.SwaggerUIStandalonePreset]});"""
 
 
+#: how often ``tollway serve`` rolls up the console's daily statistics (closed KST days)
+ROLLUP_SECONDS = 600.0
 #: served by ``HotRoutes`` when called plainly (docs/benchmarks.md: lookups, tokens, key-in and again)
 HOT_ENDPOINTS = (payments.one, users.get_token, subscribe.onetime, billing.again)
 
@@ -159,7 +161,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         ]
         worker = new_worker(services) if services.settings.worker_enabled else None
         if worker is not None:
-            loops += [asyncio.create_task(worker.run()), asyncio.create_task(roll_up_stats(services, stopping))]
+            loops += [
+                asyncio.create_task(worker.run()),
+                asyncio.create_task(roll_up_stats(services, ROLLUP_SECONDS, stopping)),
+            ]
         yield
         # Drain (SIGTERM; uvicorn has already stopped taking requests and finished those in flight):
         # no new claims; the charges and deliveries in flight finish; leases are handed back.

@@ -98,7 +98,7 @@ async def test_a_row_that_began_another_call_is_not_written_from_the_old_one(
         locked.pg_op_at = clock.now() + timedelta(seconds=5)
         await session.commit()
     unwritten = await approve._settle_in_flight(
-        services, opened, lambda p: mark_failed(p, "declined", clock.now()), None, None
+        services, opened, lambda p: mark_failed(p, "declined", clock.now()), None, None, clock.now()
     )
     row = await get_row(services, opened.imp_uid)
     assert unwritten is None and (row.status, row.pg_op) == ("ready", "approve")

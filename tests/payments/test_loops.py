@@ -28,7 +28,7 @@ async def test_a_roll_up_in_progress_finishes_before_the_loop_stops(
 
     monkeypatch.setattr(stats, "roll_up_all", slow_roll_up)
     stop = asyncio.Event()
-    loop = asyncio.create_task(stats.run_periodically(services, stop, interval=600))
+    loop = asyncio.create_task(stats.run_periodically(services, 600, stop))
     await started.wait()
     stop.set()  # mid-roll-up
     await asyncio.wait_for(loop, 5)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
@@ -223,6 +224,7 @@ async def _settle_in_flight(
     change: Callable[[Payment], object],
     notify: PaymentStatus | None,
     on_settle: OnOpen | None,
+    at: datetime,
 ) -> Payment | None:
     """Step 3 without reading the row first: ``change`` (the state machine's) is made to the payment
     as its approval call began (``opened``), and written in one transaction with its notification
@@ -232,7 +234,6 @@ async def _settle_in_flight(
     settled = loaded(Payment, {**_values(opened), "id": opened.id})
     before = _values(settled)
     change(settled)
-    at = services.clock.now()
     async with services.db.transaction() as conn:
         if not await _save(conn, settled, before, in_flight=opened):
             return None
@@ -259,7 +260,7 @@ async def settle_approval(
         def paid_now(payment: Payment) -> None:
             record_paid(payment, approval_of(result), result.approved_at or at)
 
-        settled = await _settle_in_flight(services, opened, paid_now, PaymentStatus.PAID, on_settle)
+        settled = await _settle_in_flight(services, opened, paid_now, PaymentStatus.PAID, on_settle, at)
         if settled is not None:
             return settled
     payment_id = opened.id
@@ -301,6 +302,7 @@ async def settle_failure(services: Services, opened: Payment, reason: str, on_se
         lambda payment: mark_failed(payment, reason[:500], at),
         PaymentStatus.FAILED if scheduled else None,
         on_settle,
+        at,
     )
     if settled is not None:
         return settled

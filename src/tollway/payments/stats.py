@@ -209,7 +209,7 @@ async def roll_up_all(services: Services, now: datetime, lookback: int = LOOKBAC
     return sum([await roll_up(services, merchant_id, days) for merchant_id in merchants])
 
 
-async def run_periodically(services: Services, stop: asyncio.Event, interval: float = 600.0) -> None:
+async def run_periodically(services: Services, interval: float, stop: asyncio.Event) -> None:
     """The rollup loop of ``tollway serve``: closed days are written shortly after midnight KST.
     Setting ``stop`` ends it after the roll-up in progress (cancelling one mid-write could leave
     SQLite's write lock with a connection nobody returns)."""
